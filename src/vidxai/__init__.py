@@ -1,0 +1,64 @@
+"""vidxai: explain the predictions of video classification networks.
+
+Quick start::
+
+    import vidxai
+    model = vidxai.load_model("vidxai-demo")
+    explanation = vidxai.explain(model, "clip.mp4", method="saliency")
+    explanation.save("clip_saliency.pt")
+"""
+
+from vidxai.api import explain
+from vidxai.core.explanation import Explanation, load_explanation
+from vidxai.core.registry import get_method, list_methods, register_method
+from vidxai.errors import (
+    InvalidInputError,
+    ParameterError,
+    TargetError,
+    UnknownNameError,
+    UnsupportedModelError,
+    VideoReadError,
+    VidxaiError,
+    WeightsUnavailableError,
+)
+
+__version__ = "0.1.0"
+
+__all__ = [
+    "Explanation",
+    "InvalidInputError",
+    "ParameterError",
+    "TargetError",
+    "UnknownNameError",
+    "UnsupportedModelError",
+    "VideoReadError",
+    "VidxaiError",
+    "WeightsUnavailableError",
+    "__version__",
+    "explain",
+    "get_method",
+    "list_methods",
+    "load_explanation",
+    "register_method",
+]
+
+
+def __getattr__(name: str) -> object:
+    # Heavier submodules load on first use.
+    if name in {"load_model", "list_models"}:
+        from vidxai.models import zoo
+
+        return getattr(zoo, name)
+    if name in {"VideoClassifier", "InputSpec", "Geometry", "as_classifier"}:
+        from vidxai.models import adapter
+
+        return getattr(adapter, name)
+    if name in {"read_video", "write_video"}:
+        from vidxai import video
+
+        return getattr(video, name)
+    if name == "evaluate":
+        from vidxai.metrics import evaluate
+
+        return evaluate
+    raise AttributeError(f"module 'vidxai' has no attribute {name!r}")

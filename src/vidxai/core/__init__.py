@@ -1,0 +1,1 @@
+"""The spine: Explanation, method registry, batched scorer, targets, hooks, timing."""

@@ -1,0 +1,127 @@
+"""The Explanation type: one attribution map plus everything needed to trust and reuse it."""
+
+from __future__ import annotations
+
+import dataclasses
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+import torch
+from torch import Tensor
+
+from vidxai.errors import InvalidInputError, VideoReadError, VidxaiError
+
+TIMING_KEYS = ("segmentation", "inference", "explanation")
+
+
+@dataclass
+class Explanation:
+    """An explanation of one prediction on one clip.
+
+    Attributes:
+        attribution: ``T×H×W`` float32 tensor in model-input space; for every method, higher
+            means more evidence for the target.
+        method: registered method name.
+        params: every resolved parameter (including ``batch_size``).
+        target: explained class index (``None`` for a regression output).
+        score: the model's value for the target on the intact clip (after ``behaviour``).
+        seed: seed of the call's random generator.
+        n_forward: clips passed forward through the model.
+        n_backward: clips back-propagated through the model.
+        timings: seconds spent in ``segmentation``, ``inference`` (the model) and
+            ``explanation`` (everything else), plus ``total``.
+        target_name: class name of the target, when known.
+        behaviour: ``probability``, ``logit``, ``log_probability`` or ``identity``.
+        model_name: the zoo name of the model, when known.
+        extras: method-specific outputs (standard errors, masks, loss curves, …).
+        geometry: how the model input maps onto the original video (see :meth:`to_original`).
+    """
+
+    attribution: Tensor
+    method: str
+    params: dict[str, Any]
+    target: int | None
+    score: float
+    seed: int
+    n_forward: int
+    n_backward: int
+    timings: dict[str, float]
+    target_name: str | None = None
+    behaviour: str = "probability"
+    model_name: str | None = None
+    extras: dict[str, Any] = field(default_factory=dict)
+    geometry: Any = None
+
+    def __post_init__(self) -> None:
+        if not isinstance(self.attribution, Tensor) or self.attribution.ndim != 3:
+            shape = getattr(self.attribution, "shape", None)
+            raise InvalidInputError(f"attribution must be a T×H×W tensor, got shape {shape}")
+        missing = [k for k in TIMING_KEYS if k not in self.timings]
+        if missing:
+            raise InvalidInputError(f"timings lacks {missing}")
+
+    def to_original(self) -> Tensor:
+        """The attribution on the original video's frames and resolution, ``T0×H0×W0``.
+
+        Areas cropped away by preprocessing carry no attribution (zero).
+
+        Raises:
+            VidxaiError: when the explanation was computed on a tensor, with no source video.
+        """
+        if self.geometry is None:
+            raise VidxaiError(
+                "This explanation was computed on a tensor, not a video: there is no original "
+                "video geometry to map back to."
+            )
+        return self.geometry.to_original(self.attribution.detach().cpu())
+
+    def to_dict(self) -> dict[str, Any]:
+        """A plain dict (tensors moved to CPU) suitable for ``torch.save``."""
+        data = {f.name: getattr(self, f.name) for f in dataclasses.fields(self)}
+        data["attribution"] = self.attribution.detach().cpu()
+        data["extras"] = _to_cpu(self.extras)
+        data["params"] = _to_cpu(self.params)
+        data["geometry"] = self.geometry.to_dict() if self.geometry is not None else None
+        return data
+
+    def save(self, path: str | Path) -> Path:
+        """Write the explanation to ``path`` (conventionally ``.pt``); returns the path."""
+        path = Path(path)
+        path.parent.mkdir(parents=True, exist_ok=True)
+        torch.save({"format": "vidxai.explanation/1", **self.to_dict()}, path)
+        return path
+
+
+def _to_cpu(value: Any) -> Any:
+    if isinstance(value, Tensor):
+        return value.detach().cpu()
+    if isinstance(value, dict):
+        return {k: _to_cpu(v) for k, v in value.items()}
+    if isinstance(value, (list, tuple)):
+        return type(value)(_to_cpu(v) for v in value)
+    return value
+
+
+def load_explanation(path: str | Path) -> Explanation:
+    """Load an explanation written by :meth:`Explanation.save`.
+
+    Raises:
+        VideoReadError: the file is missing or is not a vidxai explanation.
+    """
+    path = Path(path)
+    if not path.is_file():
+        raise VideoReadError(f"No explanation file at {path}")
+    try:
+        data = torch.load(path, map_location="cpu", weights_only=True)
+    except Exception as exc:  # a corrupt or foreign file
+        raise VideoReadError(f"{path} is not a readable vidxai explanation file: {exc}") from exc
+    if not isinstance(data, dict) or data.pop("format", None) != "vidxai.explanation/1":
+        raise VideoReadError(f"{path} is not a vidxai explanation file")
+    geometry = data.get("geometry")
+    if geometry is not None:
+        from vidxai.models.adapter import Geometry
+
+        data["geometry"] = Geometry.from_dict(geometry)
+    names = {f.name for f in dataclasses.fields(Explanation)}
+    return Explanation(**{k: v for k, v in data.items() if k in names})
