@@ -54,6 +54,7 @@ class MethodSpec:
     params: type
     family: str
     description: str
+    quick_params: dict[str, Any] = field(default_factory=dict)
 
     def param_info(self) -> list[ParamInfo]:
         """The method's parameters with their types and defaults."""
@@ -106,16 +107,30 @@ _loaded = False
 
 
 def register_method(
-    name: str, *, params: type, family: str, description: str
+    name: str,
+    *,
+    params: type,
+    family: str,
+    description: str,
+    quick_params: dict[str, Any] | None = None,
 ) -> Callable[[Callable[..., MethodOutput]], Callable[..., MethodOutput]]:
-    """Decorator registering ``fn(ctx, params) -> MethodOutput`` under ``name``."""
+    """Decorator registering ``fn(ctx, params) -> MethodOutput`` under ``name``.
+
+    Args:
+        name: the method's public name.
+        params: frozen dataclass of typed parameters with defaults.
+        family: ``gradient``, ``cam``, ``removal``, ``extremal``…
+        description: one line for listings.
+        quick_params: parameter overrides for a fast run (``vidxai demo``, contract tests), e.g.
+            fewer samples or iterations.
+    """
     if not dataclasses.is_dataclass(params):
         raise TypeError(f"params of method {name!r} must be a dataclass")
 
     def decorate(fn: Callable[..., MethodOutput]) -> Callable[..., MethodOutput]:
         if name in _REGISTRY and _REGISTRY[name].fn is not fn:
             raise ValueError(f"Method {name!r} is already registered")
-        _REGISTRY[name] = MethodSpec(name, fn, params, family, description)
+        _REGISTRY[name] = MethodSpec(name, fn, params, family, description, dict(quick_params or {}))
         return fn
 
     return decorate
