@@ -204,7 +204,9 @@ def explain(
             f"Method {method!r} returned an attribution of shape {tuple(attribution.shape)}, "
             f"expected {tuple(x.shape[2:])} (T×H×W). This is a bug in the method."
         )
-    resolved_params = {f.name: getattr(method_params, f.name) for f in dataclasses.fields(method_params)}
+    resolved_params = {
+        f.name: getattr(method_params, f.name) for f in dataclasses.fields(method_params)
+    }
     resolved_params["batch_size"] = scorer.batch_size
     return Explanation(
         attribution=attribution.float(),

@@ -64,7 +64,9 @@ class MethodSpec:
             default = f.default if f.default is not dataclasses.MISSING else None
             if f.default_factory is not dataclasses.MISSING:  # type: ignore[misc]
                 default = f.default_factory()  # type: ignore[misc]
-            out.append(ParamInfo(f.name, _type_name(hints[f.name]), default, f.metadata.get("help", "")))
+            out.append(
+                ParamInfo(f.name, _type_name(hints[f.name]), default, f.metadata.get("help", ""))
+            )
         return out
 
     def parse_params(self, raw: dict[str, Any] | None = None) -> Any:
@@ -130,7 +132,9 @@ def register_method(
     def decorate(fn: Callable[..., MethodOutput]) -> Callable[..., MethodOutput]:
         if name in _REGISTRY and _REGISTRY[name].fn is not fn:
             raise ValueError(f"Method {name!r} is already registered")
-        _REGISTRY[name] = MethodSpec(name, fn, params, family, description, dict(quick_params or {}))
+        _REGISTRY[name] = MethodSpec(
+            name, fn, params, family, description, dict(quick_params or {})
+        )
         return fn
 
     return decorate
@@ -193,9 +197,9 @@ def convert_value(value: Any, tp: Any) -> Any:
         return value
     if _is_union(tp):
         args = get_args(tp)
-        if value is None or (isinstance(value, str) and value.lower() == "none"):
-            if type(None) in args:
-                return None
+        is_none = value is None or (isinstance(value, str) and value.lower() == "none")
+        if is_none and type(None) in args:
+            return None
         errors = []
         # Try non-str alternatives first so "3" becomes 3 for `int | str`.
         for arg in sorted(args, key=lambda a: a is str):

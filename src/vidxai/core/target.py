@@ -98,11 +98,17 @@ def resolve_target(
             raise TargetError(str(unknown_name("class name", target, names)))
         index = names.index(target)
     else:
-        try:
-            index = int(target)
-        except (TypeError, ValueError) as exc:
-            raise TargetError(f"Target must be an int, a class name or None, got {target!r}.") from exc
+        if (
+            isinstance(target, bool)
+            or (not hasattr(target, "__index__")
+            and not isinstance(target, str))
+        ):
+            raise TargetError(f"Target must be an int, a class name or None, got {target!r}.")
+        index = int(target)  # type: ignore[arg-type]
         if not 0 <= index < n_classes:
-            raise TargetError(f"Target {index} is out of range: the model has {n_classes} classes (0..{n_classes - 1}).")
+            raise TargetError(
+                f"Target {index} is out of range: the model has {n_classes} classes "
+                f"(0..{n_classes - 1})."
+            )
     name = names[index] if names is not None and index < len(names) else None
     return Target(index=index, behaviour=behaviour or "probability", name=name)

@@ -1,0 +1,78 @@
+"""Helpers shared by the CLI sub-commands: ``key=value`` parsing and writing outputs."""
+
+from __future__ import annotations
+
+import json
+import math
+from collections.abc import Sequence
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+import torch
+from torch import Tensor
+
+from vidxai.core.explanation import Explanation
+from vidxai.errors import ParameterError
+
+
+def parse_key_values(items: Sequence[str], option: str = "--param") -> dict[str, str]:
+    """``["a=1", "b=x"]`` → ``{"a": "1", "b": "x"}``; values stay strings (typed later)."""
+    out: dict[str, str] = {}
+    for item in items:
+        key, sep, value = item.partition("=")
+        if not sep or not key.strip():
+            raise ParameterError(f"{option} expects key=value, got {item!r}")
+        out[key.strip()] = value.strip()
+    return out
+
+
+def jsonable(value: Any) -> Any:
+    """A JSON-friendly copy of ``value``; tensors/arrays larger than 64 values are dropped."""
+    if isinstance(value, (Tensor, np.ndarray)):
+        arr = value.detach().cpu().numpy() if isinstance(value, Tensor) else value
+        return arr.tolist() if arr.size <= 64 else f"<array {list(arr.shape)}>"
+    if isinstance(value, dict):
+        return {str(k): jsonable(v) for k, v in value.items()}
+    if isinstance(value, (list, tuple)):
+        return [jsonable(v) for v in value]
+    if isinstance(value, float) and not math.isfinite(value):
+        return None
+    if isinstance(value, (str, int, float, bool)) or value is None:
+        return value
+    if isinstance(value, (np.integer, np.floating)):
+        return value.item()
+    return str(value)
+
+
+def tensor_maps(extras: dict[str, Any], shape: torch.Size) -> dict[str, Tensor]:
+    """Extras that are T×H×W maps (or dicts of them) shaped like the attribution, flattened."""
+    found: dict[str, Tensor] = {}
+    for key, value in extras.items():
+        if isinstance(value, Tensor) and value.shape == shape:
+            found[key] = value
+        elif isinstance(value, dict):
+            for sub, v in value.items():
+                if isinstance(v, Tensor) and v.shape == shape:
+                    found[f"{key}_{sub}"] = v
+    return found
+
+
+def write_summary(explanation: Explanation, path: Path) -> Path:
+    """Write the explanation's metadata and JSON-able extras next to the ``.pt`` file."""
+    data = {
+        "method": explanation.method,
+        "model": explanation.model_name,
+        "target": explanation.target,
+        "target_name": explanation.target_name,
+        "behaviour": explanation.behaviour,
+        "score": explanation.score,
+        "seed": explanation.seed,
+        "n_forward": explanation.n_forward,
+        "n_backward": explanation.n_backward,
+        "timings": explanation.timings,
+        "params": jsonable(explanation.params),
+        "extras": jsonable(explanation.extras),
+    }
+    path.write_text(json.dumps(data, indent=2))
+    return path
