@@ -63,8 +63,8 @@ def run_slic(image: np.ndarray, n_segments: int, compactness: float, **kw: objec
     """scikit-image SLIC with a fallback for textures it cannot make connected.
 
     On noise-like content SLIC's connectivity enforcement merges nearly everything into one
-    segment. When fewer than ``n_segments // 4`` segments survive (of at least 8 asked for), SLIC is rerun without
-    it (segments may then be disconnected) and a warning says so.
+    segment. When fewer than ``n_segments // 4`` segments survive (of at least 8 asked for),
+    SLIC is rerun without it (segments may then be disconnected) and a warning says so.
 
     Args:
         image: ``…×C`` float64 array (a video ``T×H×W×C`` or a frame ``H×W×C``).
