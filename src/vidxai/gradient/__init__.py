@@ -1,3 +1,8 @@
 """Gradient methods: saliency, gradient × input, integrated gradients, SmoothGrad."""
 
-from vidxai.gradient import saliency  # noqa: F401
+from vidxai.gradient import (  # noqa: F401
+    grad_x_input,
+    integrated_gradients,
+    saliency,
+    smoothgrad,
+)

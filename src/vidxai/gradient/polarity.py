@@ -31,3 +31,37 @@ def reduce_channels(grad: Tensor, polarity: str = "absolute") -> Tensor:
     if polarity == "both":
         return grad.sum(dim=1)
     raise ValueError(f"polarity must be one of {POLARITIES}, got {polarity!r}")
+
+
+def reduce_attribution(attr: Tensor, polarity: str = "both") -> Tensor:
+    """Collapse the channel axis of an additive attribution (gradient × input, integrated
+    gradients) by summing it — so completeness (Σ attribution = f(x) − f(baseline)) carries over
+    to the ``T×H×W`` map — then apply the polarity.
+
+    Args:
+        attr: ``N×C×T×H×W`` signed per-channel attributions.
+        polarity: ``"both"`` — the signed channel sum; ``"positive"`` — the sum clipped at 0;
+            ``"negative"`` — minus the sum clipped at 0 (evidence against, as positive values);
+            ``"absolute"`` — |sum|.
+
+    Returns:
+        ``N×T×H×W``.
+    """
+    total = attr.sum(dim=1)
+    if polarity == "both":
+        return total
+    if polarity == "positive":
+        return total.clamp(min=0)
+    if polarity == "negative":
+        return (-total).clamp(min=0)
+    if polarity == "absolute":
+        return total.abs()
+    raise ValueError(f"polarity must be one of {POLARITIES}, got {polarity!r}")
+
+
+def check_polarity(polarity: str | None) -> None:
+    """ParameterError for an unknown polarity (``None`` is allowed: the method's default)."""
+    from vidxai.errors import ParameterError
+
+    if polarity is not None and polarity not in POLARITIES:
+        raise ParameterError(f"polarity must be one of {', '.join(POLARITIES)}, got {polarity!r}")

@@ -1,0 +1,101 @@
+"""Batched input gradients along straight paths: the engine of every gradient method.
+
+Saliency, gradient × input, integrated gradients and their SmoothGrad versions all need
+``Σ_i w_i·∇f(b + α_i·(x_k − b))`` for K inputs ``x_k`` and S path points each. Here all K·S points
+go through the model in batches of ``ctx.batch_size`` with one backward pass per batch (halving
+the batch on out-of-memory), instead of one pass per point.
+"""
+
+from __future__ import annotations
+
+import numpy as np
+import torch
+from torch import Tensor
+from tqdm.auto import tqdm
+
+from vidxai.core.context import ExplainContext
+from vidxai.core.scorer import is_out_of_memory
+
+RULES: tuple[str, ...] = ("gauss_legendre", "midpoint", "trapezoid", "left", "right")
+
+
+def quadrature(n_steps: int, rule: str = "gauss_legendre") -> tuple[Tensor, Tensor]:
+    """Nodes ``α`` in [0, 1] and weights (summing to 1) for ∫₀¹ g(α) dα with ``n_steps`` points.
+
+    Rules: ``gauss_legendre`` (exact for polynomials of degree < 2·n_steps), ``midpoint``,
+    ``trapezoid`` (includes both ends), ``left``/``right`` Riemann sums.
+
+    Returns:
+        ``(alphas S, weights S)`` float64 tensors.
+    """
+    n = n_steps
+    if rule == "gauss_legendre":
+        nodes, weights = np.polynomial.legendre.leggauss(n)
+        return torch.from_numpy((nodes + 1) / 2), torch.from_numpy(weights / 2)
+    if rule == "midpoint":
+        alphas = (torch.arange(n, dtype=torch.float64) + 0.5) / n
+        return alphas, torch.full((n,), 1.0 / n, dtype=torch.float64)
+    if rule == "trapezoid":
+        if n == 1:
+            return torch.tensor([0.5], dtype=torch.float64), torch.ones(1, dtype=torch.float64)
+        alphas = torch.linspace(0, 1, n, dtype=torch.float64)
+        weights = torch.full((n,), 1.0 / (n - 1), dtype=torch.float64)
+        weights[[0, -1]] /= 2
+        return alphas, weights
+    if rule in ("left", "right"):
+        alphas = torch.arange(n, dtype=torch.float64) / n + (1.0 / n if rule == "right" else 0)
+        return alphas, torch.full((n,), 1.0 / n, dtype=torch.float64)
+    raise ValueError(f"rule must be one of {RULES}, got {rule!r}")
+
+
+def path_gradients(
+    ctx: ExplainContext,
+    inputs: Tensor,
+    baseline: Tensor | None = None,
+    alphas: Tensor | None = None,
+    weights: Tensor | None = None,
+    desc: str = "gradients",
+) -> Tensor:
+    """Weighted sums of input gradients along straight paths, batched.
+
+    Args:
+        inputs: ``K×C×T×H×W`` end points ``x_k``.
+        baseline: ``1×C×T×H×W`` or ``K×C×T×H×W`` start points ``b`` (``None``: gradients at
+            the inputs themselves, i.e. ``alphas = [1]``).
+        alphas: ``S`` path positions in [0, 1] (default ``[1]``).
+        weights: ``S`` weights of the points (default all 1).
+
+    Returns:
+        ``K×C×T×H×W``: ``Σ_i w_i·∇f(b + α_i·(x_k − b))`` for each k.
+    """
+    dtype, device = inputs.dtype, inputs.device
+    alphas = torch.ones(1) if alphas is None else alphas
+    weights = torch.ones_like(alphas) if weights is None else weights
+    alphas = alphas.to(device=device, dtype=dtype)
+    weights = weights.to(device=device, dtype=dtype)
+    n_inputs, n_steps = int(inputs.shape[0]), int(alphas.shape[0])
+    total = n_inputs * n_steps
+    acc = torch.zeros_like(inputs)
+    shape = (-1,) + (1,) * (inputs.ndim - 1)
+    batch = max(1, int(ctx.batch_size))
+    start = 0
+    with tqdm(total=total, desc=desc, unit="clip", disable=not ctx.progress, leave=False) as bar:
+        while start < total:
+            stop = min(total, start + batch)
+            flat = torch.arange(start, stop, device=device)
+            k, i = flat // n_steps, flat % n_steps
+            points = inputs[k]
+            if baseline is not None:
+                base = baseline[k] if baseline.shape[0] > 1 else baseline
+                points = base + alphas[i].view(shape) * (points - base)
+            try:
+                _, grads = ctx.score_and_grad(points)
+            except Exception as exc:  # back off on out-of-memory, like the scorer
+                if batch > 1 and is_out_of_memory(exc):
+                    batch = max(1, batch // 2)
+                    continue
+                raise
+            acc.index_add_(0, k, grads * weights[i].view(shape))
+            bar.update(stop - start)
+            start = stop
+    return acc
