@@ -27,7 +27,9 @@ def write_video(path: str | os.PathLike[str], frames: Any, fps: float, *, crf: i
       ``crf`` (0 = lossless luma, 18 ≈ visually lossless, 23 = x264's default). yuv420p
       needs even sizes, so an odd height or width is padded by one row / column that
       repeats the last one; reading the file back gives the padded size.
-    * ``.gif``: one adaptive 256-colour palette per frame (no dithering), looping forever.
+    * ``.gif``: one palette per frame, looping forever. Frames with at most 256 distinct
+      colours (e.g. grayscale) are stored exactly; others get an adaptive 256-colour
+      palette (no dithering).
       GIF delays are whole centiseconds, so the frame rate is approximated (25 fps and
       10 fps are exact; 30 fps plays at ~30 fps on average); most viewers play rates above
       50 fps slower.
@@ -102,16 +104,27 @@ def _write_mp4(path: Path, frames: np.ndarray, rate: Fraction, crf: int) -> None
 
 
 def _palette_frame(rgb: np.ndarray) -> Any:
-    """One ``H×W×3`` frame as a PyAV pal8 frame with its own adaptive palette."""
-    quantized = Image.fromarray(rgb).quantize(
-        256, method=Image.Quantize.FASTOCTREE, dither=Image.Dither.NONE
-    )
-    indices = np.ascontiguousarray(np.asarray(quantized, dtype=np.uint8))
-    colours = np.asarray(quantized.getpalette() or [], dtype=np.uint8).reshape(-1, 3)[:256]
+    """One ``H×W×3`` frame as a PyAV pal8 frame with its own palette.
+
+    A frame with at most 256 distinct colours (e.g. grayscale) is stored exactly; otherwise
+    the palette is an adaptive 256-colour octree quantisation (no dithering).
+    """
+    image = Image.fromarray(rgb)
+    if image.getcolors(256) is not None:  # at most 256 colours: exact palette
+        packed = (rgb[..., 0].astype(np.uint32) << 16) | (rgb[..., 1].astype(np.uint32) << 8)
+        packed |= rgb[..., 2]
+        values, inverse = np.unique(packed, return_inverse=True)
+        indices = inverse.reshape(rgb.shape[:2]).astype(np.uint8)
+        colours = np.stack([(values >> 16) & 255, (values >> 8) & 255, values & 255], -1)
+    else:
+        quantized = image.quantize(256, method=Image.Quantize.FASTOCTREE, dither=Image.Dither.NONE)
+        indices = np.asarray(quantized, dtype=np.uint8)
+        colours = np.asarray(quantized.getpalette() or [], dtype=np.uint8).reshape(-1, 3)[:256]
     palette = np.zeros((256, 4), dtype=np.uint8)  # PyAV reads pal8 palettes as A, R, G, B
     palette[:, 0] = 255
     palette[: len(colours), 1:] = colours
-    return av.VideoFrame.from_ndarray((indices, palette), format="pal8")  # type: ignore[arg-type]
+    frame = (np.ascontiguousarray(indices), palette)
+    return av.VideoFrame.from_ndarray(frame, format="pal8")  # type: ignore[arg-type]
 
 
 def _write_gif(path: Path, frames: np.ndarray, rate: Fraction) -> None:
