@@ -1,0 +1,31 @@
+"""Removal stage: fills (what replaces removed voxels), mask layouts, and the batch renderer."""
+
+from vidxai.removal.remove.blur import blur_video, gaussian_matrix
+from vidxai.removal.remove.fill import FILL_NAMES, RemovalSpec, check_removal_spec, make_fill
+from vidxai.removal.remove.masks import (
+    BoxMasks,
+    MaskLayout,
+    SegmentMasks,
+    ShiftedGridMasks,
+    SmoothGridMasks,
+    linear_interp_matrix,
+    upsample_cells,
+)
+from vidxai.removal.remove.render import Renderer
+
+__all__ = [
+    "FILL_NAMES",
+    "BoxMasks",
+    "MaskLayout",
+    "RemovalSpec",
+    "Renderer",
+    "SegmentMasks",
+    "ShiftedGridMasks",
+    "SmoothGridMasks",
+    "blur_video",
+    "check_removal_spec",
+    "gaussian_matrix",
+    "linear_interp_matrix",
+    "make_fill",
+    "upsample_cells",
+]

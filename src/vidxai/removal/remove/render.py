@@ -1,0 +1,80 @@
+"""Rendering perturbed clips: ``x' = x + m·(fill − x)`` for a batch of removal masks ``m``."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+
+import torch
+from torch import Tensor
+
+from vidxai.removal.remove.blur import gaussian_matrix
+from vidxai.removal.remove.masks import BoxMasks, MaskLayout
+
+
+@dataclass
+class Renderer:
+    """``make_batch(start, stop)`` for the scorer: the perturbed clips of design rows [start, stop).
+
+    Everything is one batched tensor expression on the clip's device. The intact clip is
+    reproduced bit for bit where the mask is 0.
+
+    Attributes:
+        x: ``1×C×T×H×W`` clip in model-input space.
+        fill: ``1×C×T×H×W`` values of removed voxels, or None with ``box_mean`` (each row's fill
+            is then its cuboid's mean colour).
+        masks: the mask layout producing ``b×T×H×W`` removal masks.
+        soft_edges: standard deviation (voxels) of a per-frame 2D Gaussian blur of each mask
+            (REVEX presets: 3.5); 0 = hard edges.
+        reuse_buffers: write clips into two alternating preallocated buffers (CPU: avoids
+            page-faulting fresh memory for every batch). The scorer consumes each batch before
+            asking for the next one.
+    """
+
+    x: Tensor
+    fill: Tensor | None
+    masks: MaskLayout
+    soft_edges: float = 0.0
+    box_mean: bool = False
+    reuse_buffers: bool = True
+    _buffers: list[Tensor] = field(default_factory=list, init=False, repr=False)
+    _turn: int = field(default=0, init=False, repr=False)
+
+    def __post_init__(self) -> None:
+        if self.fill is not None:
+            self._delta = (self.fill - self.x).contiguous()  # 1×C×T×H×W
+        _, h, w = self.masks.shape
+        if self.soft_edges > 0:
+            self._gh = gaussian_matrix(h, self.soft_edges, self.x.device)
+            self._gw_t = gaussian_matrix(w, self.soft_edges, self.x.device).T.contiguous()
+
+    def removal_masks(self, start: int, stop: int) -> Tensor:
+        """``b×T×H×W`` removal masks of rows [start, stop), edges softened if asked."""
+        m = self.masks.removed(start, stop)
+        if self.soft_edges > 0:
+            m = self._gh @ (m @ self._gw_t)
+        return m
+
+    def _out(self, b: int) -> Tensor | None:
+        if not self.reuse_buffers:
+            return None
+        if len(self._buffers) < 2 or self._buffers[0].shape[0] < b:
+            shape = (b, *self.x.shape[1:])
+            self._buffers = [
+                torch.empty(shape, dtype=self.x.dtype, device=self.x.device) for _ in range(2)
+            ]
+        self._turn ^= 1
+        return self._buffers[self._turn][:b]
+
+    def __call__(self, start: int, stop: int) -> Tensor:
+        """``(stop−start)×C×T×H×W`` perturbed clips."""
+        m = self.removal_masks(start, stop).unsqueeze(1)  # b×1×T×H×W
+        if self.box_mean:
+            assert isinstance(self.masks, BoxMasks)
+            means = self.masks.box_means(self.x, start, stop)  # b×C
+            delta = means[:, :, None, None, None] - self.x
+        else:
+            delta = self._delta
+        out = self._out(m.shape[0])
+        if out is None:
+            return torch.addcmul(self.x, m, delta)
+        return torch.addcmul(self.x, m, delta, out=out)
