@@ -1,0 +1,121 @@
+""":func:`frame_grid`: methods as rows, sampled frames as columns (PNG and PDF)."""
+
+from __future__ import annotations
+
+from collections.abc import Mapping, Sequence
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+from matplotlib.cm import ScalarMappable
+from matplotlib.colors import Normalize
+
+from vidxai.errors import InvalidInputError
+from vidxai.viz._figure import new_figure, save_figure
+from vidxai.viz.colormap import colorize, composite, default_colormap, get_colormap
+from vidxai.viz.mapping import FrameMaps
+from vidxai.viz.options import VizOptions
+from vidxai.viz.overlay import as_frames
+from vidxai.viz.strips import _labels
+
+
+def grid_frame_indices(num_frames: int, n_frames: int) -> list[int]:
+    """``n_frames`` original frame indices spread evenly over ``num_frames`` (all if fewer)."""
+    if n_frames < 1:
+        raise InvalidInputError(f"n_frames must be >= 1, got {n_frames}")
+    if num_frames <= n_frames:
+        return list(range(num_frames))
+    return [round(float(v)) for v in np.linspace(0, num_frames - 1, n_frames)]
+
+
+def frame_grid(
+    path: str | Path,
+    frames: Any,
+    maps: Mapping[str, Any],
+    n_frames: int = 8,
+    options: VizOptions | None = None,
+    *,
+    geometry: Any = None,
+    segments: Mapping[str, Any] | None = None,
+    frame_indices: Sequence[int] | None = None,
+    fps: float | None = None,
+    title: str | None = None,
+    show_video: bool = True,
+    pdf: bool = True,
+) -> Path:
+    """Compare methods frame by frame: one row per method (plus the video on top), one
+    column per sampled frame, a colour bar underneath.
+
+    Args:
+        path: output image; its suffix picks the format (``.png`` default when there is none).
+            With ``pdf=True`` a ``.pdf`` twin is written next to it.
+        frames: T0×H0×W0×3 uint8 original frames (or a ``Video``; its fps labels columns).
+        maps: ``{method name: map}``; each map is T0×H0×W0, a model-space map (with
+            ``geometry``) or an ``Explanation``.  Each is prepared on its own scale.
+        n_frames: number of columns (frames spread evenly), unless ``frame_indices``.
+        options: :class:`VizOptions` for every row.
+        geometry: shared geometry for model-space maps.
+        segments: optional ``{method name: label volume}`` for region selection.
+        frame_indices: the original frames to show.
+        fps: label columns in seconds (taken from a ``Video`` when None).
+        title: figure title.
+        show_video: first row shows the untouched frames.
+        pdf: also write the PDF.
+
+    Returns:
+        the path of the main image.
+    """
+    options = options if options is not None else VizOptions()
+    if not maps:
+        raise InvalidInputError("frame_grid needs at least one map")
+    fps = fps if fps is not None else getattr(frames, "fps", None)
+    video = as_frames(frames)
+    t0, h0, w0 = video.shape[:3]
+    columns = list(frame_indices) if frame_indices is not None else grid_frame_indices(t0, n_frames)
+    if not columns or any(not 0 <= int(c) < t0 for c in columns):
+        raise InvalidInputError(f"frame_indices must lie in [0, {t0 - 1}], got {columns}")
+    rows: list[tuple[str, list[np.ndarray]]] = []
+    if show_video:
+        rows.append(("video", [video[c] for c in columns]))
+    for name, attribution in maps.items():
+        labels = segments.get(name) if segments else None
+        fm = FrameMaps((t0, h0, w0), attribution, options, geometry, labels)
+        cells = [composite(video[c], colorize(fm.frame(c), options), options) for c in columns]
+        rows.append((str(name), cells))
+
+    cell_w = 1.7
+    cell_h = cell_w * h0 / w0
+    fig = new_figure(1.2 + cell_w * len(columns), 0.9 + cell_h * len(rows) + (0.4 if title else 0))
+    fig.set_layout_engine("constrained")
+    axes = fig.subplots(len(rows), len(columns), squeeze=False)
+    for r, (name, cells) in enumerate(rows):
+        for c, cell in enumerate(cells):
+            ax = axes[r][c]
+            ax.imshow(cell, interpolation="antialiased")
+            ax.set_xticks([])
+            ax.set_yticks([])
+            for spine in ax.spines.values():
+                spine.set_visible(False)
+            if r == 0:
+                when = f"{columns[c] / fps:.2f} s" if fps else f"frame {columns[c]}"
+                ax.set_title(when, fontsize=9)
+            if c == 0:
+                ax.set_ylabel(name, fontsize=10, rotation=90)
+    low = -1.0 if options.signed else 0.0
+    mappable = ScalarMappable(Normalize(low, 1.0), get_colormap(default_colormap(options)))
+    bar = fig.colorbar(
+        mappable, ax=axes, orientation="horizontal", fraction=0.06, shrink=0.5, aspect=40
+    )
+    left, middle, right = _labels(options)
+    bar.set_ticks([low, (low + 1.0) / 2, 1.0], labels=[left, "", right])
+    bar.set_label(middle, fontsize=9)
+    bar.ax.tick_params(labelsize=8)
+    if title:
+        fig.suptitle(title, fontsize=12)
+    path = Path(path)
+    if not path.suffix:
+        path = path.with_suffix(".png")
+    written = save_figure(fig, path, dpi=150)
+    if pdf and path.suffix.lower() != ".pdf":
+        save_figure(fig, path.with_suffix(".pdf"))
+    return written
