@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import itertools
 import math
 
 import pytest
@@ -211,3 +212,20 @@ def test_supervoxel_granularity_with_label_volume():
     right = float(vals[:, :, 2:].sum())
     assert res.curves["deletion"]["fractions"] == [0.0, 0.5, 1.0]
     assert res.curves["deletion"]["scores"] == [float(vals.sum()), float(vals.sum()) - right, 0.0]
+
+
+@pytest.mark.filterwarnings("ignore:SLIC kept only")  # the tiny clip is noise
+def test_supervoxel_granularity_defaults_to_slic(tiny_model, tiny_clip):
+    attribution = torch.rand(8, 32, 32, generator=torch.Generator().manual_seed(0))
+    res = vidxai.evaluate(
+        tiny_model,
+        tiny_clip[0],
+        attribution,
+        metrics=["deletion"],
+        n_steps=4,
+        granularity="supervoxel",
+        n_segments=16,
+    )
+    fractions = res.curves["deletion"]["fractions"]
+    assert fractions[0] == 0.0 and fractions[-1] == 1.0 and len(fractions) <= 5
+    assert all(b > a for a, b in itertools.pairwise(fractions))

@@ -115,20 +115,12 @@ def grid_labels(shape: tuple[int, int, int], grid: tuple[int, ...], device: Any 
 
 
 def _slic_labels(x: Tensor, inputs: MetricInputs, n_segments: int) -> Tensor:
-    from skimage.segmentation import slic
+    from vidxai.removal.segment.slic import SupervoxelSegmenter
 
     p0 = inputs.pixel_value(0.0).to(x.device).view(-1, 1, 1, 1)
     p1 = inputs.pixel_value(1.0).to(x.device).view(-1, 1, 1, 1)
-    pixels = ((x[0] - p0) / (p1 - p0)).clamp(0, 1).permute(1, 2, 3, 0).cpu().numpy()
-    labels = slic(
-        pixels.astype("float64"),
-        n_segments=n_segments,
-        compactness=20,
-        spacing=[0.2, 1, 1],
-        channel_axis=-1,
-        start_label=0,
-    )
-    return torch.as_tensor(labels, dtype=torch.long)
+    pixels = ((x[0] - p0) / (p1 - p0)).clamp(0, 1)
+    return SupervoxelSegmenter(n_segments=n_segments)(pixels).cpu()
 
 
 def feature_labels(inputs: MetricInputs, params: GameParams) -> Tensor:
