@@ -1,0 +1,86 @@
+"""Kernel SHAP's summary: Shapley-kernel weighted least squares, efficiency as a constraint."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import torch
+from torch import Tensor
+
+from vidxai.core.registry import MethodOutput
+from vidxai.removal.summarize.base import SummaryInput, feature_output
+
+
+def constrained_wls(
+    x: Tensor, t: Tensor, w: Tensor, delta: float, unit: int = 1
+) -> tuple[Tensor, Tensor]:
+    """Solve ``min Σ_i w_i (t_i − x_iᵀφ)²`` subject to ``Σ_j φ_j = delta``.
+
+    The constraint is built in: ``φ = delta/M·1 + P v`` with ``P = I − 11ᵀ/M``, and ``v`` is the
+    minimum-norm least-squares solution (so rank-deficient designs are fine and the result is
+    symmetric in the features). The sum is then exactly ``delta`` up to float64 rounding.
+
+    Standard errors come from the sandwich (M-estimation) covariance
+    ``H⁺ (Σ_u g_u g_uᵀ) H⁺`` with ``H = (XP)ᵀW(XP)`` and ``g_u`` the summed score
+    ``w_i (XP)_i e_i`` of each independent unit of ``unit`` consecutive rows (antithetic pairs),
+    scaled by ``n_u / (n_u − M + 1)`` when ``n_u > M − 1``.
+
+    Args:
+        x: ``n×M`` float64 coalitions; t: ``n`` targets ``f(z) − f(∅)``; w: ``n`` weights;
+        delta: ``f(x) − f(∅)``; unit: rows per independent draw.
+
+    Returns:
+        ``(phi M, standard_error M)`` float64.
+    """
+    n, m = x.shape
+    xp = x - x.mean(1, keepdim=True)  # X·P
+    r = t - (delta / m) * x.sum(1)
+    sw = w.sqrt().unsqueeze(1)
+    v = torch.linalg.lstsq(sw * xp, sw[:, 0] * r, driver="gelsd").solution
+    phi = delta / m + (v - v.mean())
+    phi = phi + (delta - phi.sum()) / m
+    resid = t - x @ phi
+    scores = (w * resid).unsqueeze(1) * xp  # n×M
+    if unit > 1 and n % unit == 0:
+        scores = scores.view(n // unit, unit, m).sum(1)
+    n_units = scores.shape[0]
+    h_inv = torch.linalg.pinv(xp.T @ (w.unsqueeze(1) * xp), hermitian=True)
+    cov = h_inv @ (scores.T @ scores) @ h_inv
+    if n_units > m - 1:
+        cov = cov * (n_units / (n_units - m + 1))
+    return phi, cov.diagonal().clamp_min(0).sqrt()
+
+
+@dataclass(frozen=True)
+class KernelShapWLS:
+    """Shapley values by Kernel SHAP's constrained weighted regression.
+
+    Needs the Shapley sampler's design: row ``full_row`` (intact), row ``empty_row`` (all
+    removed) and coalitions after them. Efficiency holds exactly:
+    ``Σ_j φ_j = f(x) − f(all removed)``. With exact enumeration the values are exact and the
+    standard errors are 0.
+    """
+
+    def __call__(self, inp: SummaryInput) -> MethodOutput:
+        s = inp.samples
+        assert s.z is not None and s.full_row is not None and s.empty_row is not None
+        y = inp.scores.double().cpu()
+        f_full, f_empty = float(y[s.full_row]), float(y[s.empty_row])
+        rows = slice(s.first_random, s.n)
+        x = s.z[rows].double().cpu()
+        w = torch.ones(x.shape[0], dtype=torch.float64)
+        if s.weights is not None:
+            w = s.weights[rows].double().cpu()
+            w = w / w.mean()
+        phi, se = constrained_wls(x, y[rows] - f_empty, w, f_full - f_empty, s.unit)
+        if s.exact:
+            se = torch.zeros_like(se)
+        return feature_output(
+            inp,
+            phi,
+            se,
+            base_value=f_empty,
+            full_value=f_full,
+            exact=s.exact,
+            efficiency_gap=float(phi.sum()) - (f_full - f_empty),
+        )
