@@ -15,13 +15,13 @@ import torch
 from torch import Tensor
 
 from vidxai.errors import InvalidInputError, ParameterError
-from vidxai.metrics.fill import REVEX_BLUR_SIGMA, Fill, reference_clip
+from vidxai.metrics.fill import REVEX_BLUR_SIGMA, Fill, check_fill, reference_clip
 from vidxai.metrics.registry import MetricInputs, MetricOutput, register_metric
 
 
 @dataclass(frozen=True)
 class DropParams:
-    """Attributes: ``fill`` (black / blur / mean), ``blur_sigma``, ``clip_negative`` (set
+    """Attributes: ``fill`` (as for the games), ``blur_sigma``, ``clip_negative`` (set
     negative attribution to 0 before stretching; REVEX does not)."""
 
     fill: Fill = "black"
@@ -29,8 +29,7 @@ class DropParams:
     clip_negative: bool = False
 
     def __post_init__(self) -> None:
-        if self.fill not in ("black", "blur", "mean"):
-            raise ParameterError(f"fill must be 'black', 'blur' or 'mean', got {self.fill!r}")
+        check_fill(self.fill)
         if self.blur_sigma < 0:
             raise ParameterError(f"blur_sigma must be >= 0, got {self.blur_sigma}")
 

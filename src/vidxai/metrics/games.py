@@ -18,7 +18,7 @@ import torch
 from torch import Tensor
 
 from vidxai.errors import InvalidInputError, ParameterError
-from vidxai.metrics.fill import REVEX_BLUR_SIGMA, Fill, reference_clip
+from vidxai.metrics.fill import REVEX_BLUR_SIGMA, Fill, check_fill, reference_clip
 from vidxai.metrics.registry import MetricInputs, MetricOutput, register_metric
 
 Granularity = Literal["voxel", "grid", "supervoxel"]
@@ -31,7 +31,8 @@ class GameParams:
 
     Attributes:
         n_steps: number of steps between nothing and everything removed (>= 2).
-        fill: what removed voxels become: ``"black"`` (paper), ``"blur"`` or ``"mean"``.
+        fill: what removed voxels become: ``"black"`` (paper), ``"gray"``, ``"mean"``,
+            ``"blur"``, ``"blur2d"``, a pixel value or a reference clip (see ``metrics.fill``).
         granularity: rank ``"voxel"`` s, ``"grid"`` cells or ``"supervoxel"`` s.
         grid: cells along (T, H, W) for ``granularity="grid"``.
         segments: ``T×H×W`` integer label volume for ``granularity="supervoxel"``; None →
@@ -51,8 +52,7 @@ class GameParams:
     def __post_init__(self) -> None:
         if isinstance(self.n_steps, bool) or not isinstance(self.n_steps, int) or self.n_steps < 2:
             raise ParameterError(f"n_steps must be an int >= 2, got {self.n_steps!r}")
-        if self.fill not in ("black", "blur", "mean"):
-            raise ParameterError(f"fill must be 'black', 'blur' or 'mean', got {self.fill!r}")
+        check_fill(self.fill)
         if self.granularity not in ("voxel", "grid", "supervoxel"):
             raise ParameterError(
                 f"granularity must be 'voxel', 'grid' or 'supervoxel', got {self.granularity!r}"
@@ -67,9 +67,10 @@ class GameParams:
     def key(self) -> tuple[Any, ...]:
         """Hashable identity of the game (segments by object id)."""
         seg = id(self.segments) if self.segments is not None else None
+        fill = id(self.fill) if isinstance(self.fill, Tensor) else self.fill
         return (
             self.n_steps,
-            self.fill,
+            fill,
             self.granularity,
             tuple(self.grid),
             seg,
