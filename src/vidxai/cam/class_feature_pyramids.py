@@ -81,7 +81,9 @@ def class_feature_pyramids(ctx: ExplainContext, params: ClassFeaturePyramidsPara
             "class_feature_pyramids needs convolutions (Conv2d/Conv3d) whose output channels "
             f"feed the classifier {head.name!r}; none were found."
         )
-    nodes = build_pyramid(convs, dict.fromkeys(root_layers, roots), params.threshold, params.depth)
+    roots_by_layer = dict.fromkeys(root_layers, roots)
+    pyramid = build_pyramid(convs, roots_by_layer, params.threshold, params.depth)
+    nodes = pyramid.nodes
 
     acts = head.capture.acts
     weights = torch.zeros_like(head.weight[cls])
@@ -114,10 +116,7 @@ def class_feature_pyramids(ctx: ExplainContext, params: ClassFeaturePyramidsPara
         "depth": params.depth,
         "head": head.name,
         "roots": {layer: [k for k, _ in roots] for layer in root_layers},
-        "producers": {
-            layer: producers(convs[layer].input, convs, int(convs[layer].module.in_channels))
-            for layer in nodes
-        },
+        "producers": pyramid.producers,
         "nodes": {
             layer: {
                 str(k): {

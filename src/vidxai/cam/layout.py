@@ -146,7 +146,12 @@ def _token_grid(
         n = n_seq - p
         if n <= 0:
             continue
-        for t in [frames] if frames is not None else _divisors_desc(t_in):
+        if frames is not None:  # per-frame sequences: the tokens are one frame's h·w patches
+            hw = _spatial_grid(n, (h_in, w_in))
+            if hw is not None:
+                return p, (frames, hw[0], hw[1])
+            continue
+        for t in _divisors_desc(t_in):
             if n % t:
                 continue
             hw = _spatial_grid(n // t, (h_in, w_in))

@@ -14,6 +14,7 @@ min-max that only flips the ranking when the sum is negative, so vidxai leaves i
 
 from __future__ import annotations
 
+from collections import deque
 from collections.abc import Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass, field
@@ -50,9 +51,8 @@ def kernel_backstep(
     contribution = kernel_mean * input_mean[offset : offset + c_in_group].to(kernel_mean.dtype)
     values = minmax(contribution.unsqueeze(0))[0]
     keep = (values >= threshold).nonzero().flatten()
-    order = values[keep].argsort(descending=True)
-    keep = keep[order]
-    return [int(c) + offset for c in keep], [float(values[c]) for c in keep]
+    keep = keep[values[keep].argsort(descending=True)]
+    return (keep + offset).tolist(), values[keep].tolist()
 
 
 @dataclass
@@ -124,41 +124,54 @@ class PyramidNode:
     child_scores: list[float] = field(default_factory=list)
 
 
+@dataclass
+class Pyramid:
+    """The result of :func:`build_pyramid`.
+
+    Attributes:
+        nodes: ``layer → kernel → PyramidNode``; each kernel is visited once (a DAG).
+        producers: ``layer → [convolutions producing its input]`` for every visited layer.
+    """
+
+    nodes: dict[str, dict[int, PyramidNode]] = field(default_factory=dict)
+    producers: dict[str, list[str]] = field(default_factory=dict)
+
+
 def build_pyramid(
     convs: dict[str, ConvRecord],
     roots: dict[str, list[tuple[int, float]]],
     threshold: float,
     depth: int,
-) -> dict[str, dict[int, PyramidNode]]:
-    """Back-step from the root kernels for ``depth`` levels of convolutions.
+) -> Pyramid:
+    """Back-step from the root kernels for ``depth`` levels of convolutions (breadth first).
 
     Args:
         convs: the recorded convolutions of one forward pass (with autograd graph).
         roots: ``layer → [(kernel, score)]`` selected from the classifier's weights.
         threshold: θ for every back-step.
         depth: number of convolution levels whose kernels are visited (≥ 1).
-
-    Returns:
-        ``layer → kernel → PyramidNode``; each kernel is visited once (the graph is a DAG).
     """
-    nodes: dict[str, dict[int, PyramidNode]] = {}
-    frontier = [(layer, k, s, 0) for layer, ks in roots.items() for k, s in ks]
+    pyramid = Pyramid()
+    input_means: dict[str, Tensor] = {}
+    frontier = deque((layer, k, s, 0) for layer, ks in roots.items() for k, s in ks)
     while frontier:
-        layer, kernel, score, level = frontier.pop(0)
-        if kernel in nodes.get(layer, {}):
+        layer, kernel, score, level = frontier.popleft()
+        if kernel in pyramid.nodes.get(layer, {}):
             continue
         record = convs[layer]
         module = record.module
-        dims = [d for d in range(record.input.ndim) if d != 1]
-        input_mean = record.input.detach().mean(dim=dims)
+        if layer not in input_means:
+            dims = [d for d in range(record.input.ndim) if d != 1]
+            input_means[layer] = record.input.detach().mean(dim=dims)
+            pyramid.producers[layer] = producers(record.input, convs, int(module.in_channels))
         channels, values = kernel_backstep(
-            module.weight.detach(), int(module.groups), input_mean, kernel, threshold
+            module.weight.detach(), int(module.groups), input_means[layer], kernel, threshold
         )
-        nodes.setdefault(layer, {})[kernel] = PyramidNode(level, score, channels, values)
+        pyramid.nodes.setdefault(layer, {})[kernel] = PyramidNode(level, score, channels, values)
         if level + 1 < depth:
-            for child_layer in producers(record.input, convs, int(module.in_channels)):
+            for child_layer in pyramid.producers[layer]:
                 frontier.extend((child_layer, c, v, level + 1) for c, v in zip(channels, values))
-    return nodes
+    return pyramid
 
 
 def pyramid_tube(record: ConvRecord, channels: list[int]) -> Tensor:
