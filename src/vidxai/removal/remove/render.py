@@ -1,4 +1,4 @@
-"""Rendering perturbed clips: ``x' = x + m·(fill − x)`` for a batch of removal masks ``m``."""
+"""Rendering perturbed clips: ``x' = x·(1 − m) + fill·m`` for a batch of removal masks ``m``."""
 
 from __future__ import annotations
 
@@ -15,8 +15,8 @@ from vidxai.removal.remove.masks import BoxMasks, MaskLayout
 class Renderer:
     """``make_batch(start, stop)`` for the scorer: the perturbed clips of design rows [start, stop).
 
-    Everything is one batched tensor expression on the clip's device. The intact clip is
-    reproduced bit for bit where the mask is 0.
+    Everything is one batched ``torch.lerp`` on the clip's device, exact at both ends: voxels
+    with mask 0 are the clip bit for bit, voxels with mask 1 are the fill bit for bit.
 
     Attributes:
         x: ``1×C×T×H×W`` clip in model-input space.
@@ -40,8 +40,6 @@ class Renderer:
     _turn: int = field(default=0, init=False, repr=False)
 
     def __post_init__(self) -> None:
-        if self.fill is not None:
-            self._delta = (self.fill - self.x).contiguous()  # 1×C×T×H×W
         _, h, w = self.masks.shape
         if self.soft_edges > 0:
             self._gh = gaussian_matrix(h, self.soft_edges, self.x.device)
@@ -70,11 +68,11 @@ class Renderer:
         m = self.removal_masks(start, stop).unsqueeze(1)  # b×1×T×H×W
         if self.box_mean:
             assert isinstance(self.masks, BoxMasks)
-            means = self.masks.box_means(self.x, start, stop)  # b×C
-            delta = means[:, :, None, None, None] - self.x
+            fill = self.masks.box_means(self.x, start, stop)[:, :, None, None, None]  # b×C×1×1×1
         else:
-            delta = self._delta
+            assert self.fill is not None
+            fill = self.fill
         out = self._out(m.shape[0])
         if out is None:
-            return torch.addcmul(self.x, m, delta)
-        return torch.addcmul(self.x, m, delta, out=out)
+            return torch.lerp(self.x, fill, m)
+        return torch.lerp(self.x, fill, m, out=out)
