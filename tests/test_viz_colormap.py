@@ -43,9 +43,9 @@ def test_negative_default_runs_from_neutral_to_blue():
 
 def test_constant_alpha_and_clipping():
     options = VizOptions(alpha=0.5, alpha_mode="constant")
-    rgba = colorize(np.array([-3.0, 0.0, 7.0]), options)  # unsigned: clipped to [0, 1]
-    assert list(rgba[:, 3]) == [128, 128, 128]
-    assert tuple(rgba[0, :3]) == (0, 0, 4) and tuple(rgba[2, :3]) == (252, 255, 164)
+    rgba = colorize(np.array([-3.0, 0.0, 0.2, 7.0]), options)  # unsigned: clipped to [0, 1]
+    assert list(rgba[:, 3]) == [0, 0, 128, 128]  # opaque wherever a value is shown
+    assert tuple(rgba[0, :3]) == (0, 0, 4) and tuple(rgba[3, :3]) == (252, 255, 164)
 
 
 def test_any_matplotlib_colormap_by_name():
@@ -70,7 +70,7 @@ def test_composite_known_pixels():
     rgba[0, 0, 0] = (200, 0, 50, 255)  # opaque: the colour
     rgba[0, 0, 1] = (200, 0, 50, 0)  # transparent: the frame
     rgba[0, 1, 0] = (200, 0, 50, 51)  # 20 %: 0.8·100 + 0.2·colour
-    out = composite(frames, rgba)
+    out = composite(frames, rgba, VizOptions(background="color"))
     assert tuple(out[0, 0, 0]) == (200, 0, 50)
     assert tuple(out[0, 0, 1]) == (100, 100, 100)
     assert tuple(out[0, 1, 0]) == (120, 80, 90)
@@ -80,9 +80,9 @@ def test_composite_gray_background_and_dimming():
     frames = np.zeros((1, 1, 3), dtype=np.uint8)
     frames[0, 0] = (255, 0, 0)
     clear = np.zeros((1, 1, 4), dtype=np.uint8)
-    gray = composite(frames, clear, VizOptions(background="gray"))
+    gray = composite(frames, clear)  # the default background is grey
     assert tuple(gray[0, 0]) == (76, 76, 76)  # 0.299·255
-    dimmed = composite(frames, clear, VizOptions(dim=0.5))
+    dimmed = composite(frames, clear, VizOptions(background="color", dim=0.5))
     assert tuple(dimmed[0, 0]) == (128, 0, 0)
 
 

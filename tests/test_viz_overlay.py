@@ -46,7 +46,7 @@ def test_plain_overlay_keeps_size_and_frame_count(frames, attribution):
 
 
 def test_overlay_pixels_are_the_composite_and_zero_leaves_the_video(frames, attribution):
-    options = VizOptions(selection=None, stretch=False)
+    options = VizOptions(selection=None, stretch=False, background="color")
     out = overlay_frames(frames, attribution, options, colorbar=False, temporal=False)
     untouched = attribution == 0
     np.testing.assert_array_equal(out[untouched], frames[untouched])
@@ -57,6 +57,14 @@ def test_overlay_pixels_are_the_composite_and_zero_leaves_the_video(frames, attr
     pixel = frames[-1, 12, 7].astype(float)
     top = np.array([252, 255, 164], dtype=float)
     np.testing.assert_allclose(out[-1, 12, 7], np.rint(0.4 * pixel + 0.6 * top), atol=1)
+
+
+def test_default_background_is_grey_where_nothing_is_shown(frames, attribution):
+    out = overlay_frames(frames, attribution, colorbar=False, temporal=False)
+    luma = frames.astype(float) @ np.array([0.299, 0.587, 0.114])
+    untouched = attribution == 0
+    assert (out[untouched] == out[untouched][:, :1]).all()  # R = G = B
+    np.testing.assert_allclose(out[untouched][:, 0], np.rint(luma[untouched]), atol=1)
 
 
 def test_strips_are_stacked_under_every_frame(frames, attribution):
@@ -92,7 +100,7 @@ def _geometry() -> Geometry:
 def test_model_space_map_is_mapped_through_the_geometry(frames):
     geometry = _geometry()
     model_map = torch.rand(3, 8, 8, generator=torch.Generator().manual_seed(0))
-    options = VizOptions()
+    options = VizOptions(background="color")
     out = overlay_frames(
         frames, model_map, options, geometry=geometry, colorbar=False, temporal=False
     )
@@ -121,8 +129,9 @@ def test_explanation_is_accepted_with_its_geometry(frames):
         timings={"segmentation": 0.0, "inference": 0.0, "explanation": 0.0, "total": 0.0},
         geometry=geometry,
     )
-    from_explanation = overlay_frames(frames, explanation, temporal=False)
-    from_map = overlay_frames(frames, model_map, geometry=geometry, temporal=False)
+    options = VizOptions(background="color")
+    from_explanation = overlay_frames(frames, explanation, options, temporal=False)
+    from_map = overlay_frames(frames, model_map, options, geometry=geometry, temporal=False)
     np.testing.assert_array_equal(from_explanation, from_map)
     changed = (from_map[:, :H0] != frames).any(axis=(1, 2, 3))
     # model frame 1 was sampled at original frame 2: frames 2 and 3 are nearest to it

@@ -67,7 +67,7 @@ def colorize(prepared: np.ndarray, options: VizOptions | None = None) -> np.ndar
         uint8 array of shape ``prepared.shape + (4,)``.  RGB comes from the colormap at
         ``v`` (unsigned) or ``(v + 1) / 2`` (signed, so 0 is the neutral centre); A is
         ``255·alpha·|v|`` for ``alpha_mode="magnitude"`` (zero relevance is fully transparent)
-        or ``255·alpha`` for ``alpha_mode="constant"``.
+        or ``255·alpha`` wherever ``v != 0`` for ``alpha_mode="constant"``.
     """
     options = options if options is not None else VizOptions()
     values = np.asarray(prepared, dtype=np.float32)
@@ -84,7 +84,7 @@ def colorize(prepared: np.ndarray, options: VizOptions | None = None) -> np.ndar
     if options.alpha_mode == "magnitude":
         opacity = options.alpha * np.abs(values)
     else:
-        opacity = np.full(values.shape, options.alpha, dtype=np.float32)
+        opacity = np.where(values != 0, np.float32(options.alpha), np.float32(0.0))
     out[..., 3] = np.rint(opacity * 255.0).astype(np.uint8)
     return out
 

@@ -36,8 +36,10 @@ _HELP = {
     "colormap": "matplotlib colormap name, or vidxai-signed / vidxai-negative; "
     "default: inferno (positive/absolute), vidxai-signed (signed), vidxai-negative (negative)",
     "alpha": "opacity of the heat map over the video (0-1)",
-    "alpha_mode": "magnitude: opacity grows with relevance (zero = video untouched); constant",
-    "background": "color: the video as it is; gray: the video in grey so colour means relevance",
+    "alpha_mode": "magnitude: opacity = alpha·|value| (zero shows the video); "
+    "constant: opacity = alpha wherever a value is shown",
+    "background": "gray: the video in grey, so colour only means relevance (scene colours "
+    "cannot be mistaken for it, REVEX §3.5); color: the video as it is",
     "dim": "darken the video under the map by this share (0-1)",
 }
 
@@ -63,7 +65,7 @@ class VizOptions:
     colormap: str | None = None
     alpha: float = 0.6
     alpha_mode: Literal["magnitude", "constant"] = "magnitude"
-    background: Literal["color", "gray"] = "color"
+    background: Literal["color", "gray"] = "gray"
     dim: float = 0.0
 
     def __post_init__(self) -> None:
