@@ -238,3 +238,26 @@ def test_cli_evaluate_bad_input(patched_zoo, tmp_path, extra, message):
         main, ["evaluate", str(tmp_path / "none.pt"), str(video), "--model", "tiny"]
     )
     assert missing.exit_code == 2 and "No explanation file" in missing.output
+
+
+def test_cli_metrics_lists_registry():
+    res = CliRunner().invoke(main, ["metrics"])
+    assert res.exit_code == 0
+    assert "deletion  [faithfulness; lower is better; needs model]" in res.output
+    assert "iou  [localisation; higher is better; needs ground truth]" in res.output
+    assert "thresholds = (0.01" in res.output
+
+
+def test_summary_tables(classifier):
+    from vidxai.metrics.benchmark import minimal_mask_table, timing_table
+
+    result = run_benchmark(
+        classifier,
+        ["saliency"],
+        synthetic_clips(2),
+        metric_params={"n_steps": 2, "thresholds": (0.01, 0.99)},
+    )
+    masks = minimal_mask_table(result, "deletion").splitlines()
+    assert masks[0] == "| method | p ≤ 0.01 | p ≤ 0.99 |"
+    assert masks[2].startswith("| saliency | ")
+    assert timing_table(result).splitlines()[2].startswith("| saliency | 0.000 | ")

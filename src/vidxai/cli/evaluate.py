@@ -175,3 +175,28 @@ def command(
             written.append(viz.plot_minimal_mask(out_dir / "minimal_mask.png", masks))
         for path in written:
             click.echo(f"  wrote {path}")
+
+
+@click.command("metrics")
+def metrics_command() -> None:
+    """List the evaluation metrics: direction, what they need, parameters and defaults."""
+    import dataclasses
+
+    from vidxai.metrics import list_metrics
+
+    for spec in list_metrics():
+        direction = {True: "higher is better", False: "lower is better", None: "-"}[
+            spec.higher_is_better
+        ]
+        needs = [
+            n
+            for n, flag in (("model", spec.needs_model), ("ground truth", spec.needs_ground_truth))
+            if flag
+        ]
+        click.echo(f"{spec.name}  [{spec.family}; {direction}; needs {', '.join(needs) or '-'}]")
+        click.echo(f"    {spec.description}")
+        for f in dataclasses.fields(spec.params):
+            click.echo(f"    {f.name} = {f.default!r}")
+
+
+commands = [command, metrics_command]

@@ -317,6 +317,48 @@ def markdown_table(summary: list[dict[str, Any]], columns: Sequence[str] | None 
     return "\n".join(lines)
 
 
+def minimal_mask_table(result: BenchmarkResult, game: str) -> str:
+    """Markdown: mean minimal-mask fraction per method and threshold (clips reaching it / all)."""
+    tables = {m: t[game] for m, t in result.minimal_masks.items() if game in t}
+    if not tables:
+        return ""
+    thresholds = sorted({th for t in tables.values() for th in t})
+    lines = [
+        "| method | "
+        + " | ".join(f"p {'≤' if game == 'deletion' else '≥'} {th:g}" for th in thresholds)
+        + " |",
+        "|---|" + "---|" * len(thresholds),
+    ]
+    for method, table in tables.items():
+        cells = []
+        for th in thresholds:
+            fracs = table.get(th, [])
+            reached = [f for f in fracs if f is not None]
+            if not reached:
+                cells.append(f"– (0/{len(fracs)})")
+            else:
+                suffix = "" if len(reached) == len(fracs) else f" ({len(reached)}/{len(fracs)})"
+                cells.append(f"{np.mean(reached):.3f}{suffix}")
+        lines.append(f"| {method} | " + " | ".join(cells) + " |")
+    return "\n".join(lines)
+
+
+def timing_table(result: BenchmarkResult) -> str:
+    """Markdown: mean seconds per explanation split as in REVEX Fig. 9, and passes."""
+    lines = [
+        "| method | segmentation s | inference s | explanation s | total s | forward | backward |",
+        "|---|---|---|---|---|---|---|",
+    ]
+    for m in result.methods():
+        cells = [mean_ci(result.column(m, f"time_{p}"))[0] or 0.0 for p in (*TIMING_PARTS, "total")]
+        fwd = mean_ci(result.column(m, "n_forward"))[0] or 0.0
+        bwd = mean_ci(result.column(m, "n_backward"))[0] or 0.0
+        lines.append(
+            f"| {m} | " + " | ".join(f"{c:.3f}" for c in cells) + f" | {fwd:.0f} | {bwd:.0f} |"
+        )
+    return "\n".join(lines)
+
+
 def _mean_masks(tables: dict[float, list[float | None]]) -> dict[float, float | None]:
     """Mean fraction over the clips that reach each threshold (None if none does)."""
     out: dict[float, float | None] = {}
@@ -336,7 +378,9 @@ def write_benchmark(result: BenchmarkResult, out_dir: str | Path, title: str = "
     summary = result.summary()
     written.append(_write_csv(out / "summary.csv", summary))
     table = markdown_table(summary)
-    (out / "summary.md").write_text(table + "\n")
+    parts = [table, timing_table(result)]
+    parts += [minimal_mask_table(result, g) for g in ("deletion", "insertion")]
+    (out / "summary.md").write_text("\n\n".join(p for p in parts if p) + "\n")
     written.append(out / "summary.md")
     methods = result.methods()
     images: list[Any] = []
@@ -389,7 +433,7 @@ def write_benchmark(result: BenchmarkResult, out_dir: str | Path, title: str = "
         {
             "title": "Summary",
             "text": "Mean over clips with the 95 % interval of the mean.",
-            "code": table,
+            "code": "\n\n".join(p for p in parts if p),
         },
         {"title": "Plots", "images": images},
         {"title": "Per clip", "table": result.rows, "files": [out / "results.csv"]},
