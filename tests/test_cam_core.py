@@ -190,9 +190,15 @@ def test_frame_wise_per_time_slice_is_per_frame_2d_gradcam():
     net = Net2d().eval()
     clip = torch.rand(3, 4, 16, 16)
     exp = api.explain(
-        FrameWise(net), clip, method="gradcam", target=2, behaviour="logit",
-        layer="net.features.2", per_time_slice=True, progress=False,
-    )  # fmt: skip
+        FrameWise(net),
+        clip,
+        method="gradcam",
+        target=2,
+        behaviour="logit",
+        layer="net.features.2",
+        per_time_slice=True,
+        progress=False,
+    )
     assert exp.extras["layer_layout"]["kind"] == "frames"
     for t in range(4):
         frame = clip[:, t].unsqueeze(0)

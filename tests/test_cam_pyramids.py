@@ -46,8 +46,9 @@ def _clip() -> torch.Tensor:
 def test_hand_built_net_selects_the_kernels_its_weights_dictate():
     net = HandNet().eval()
     clip = _clip()
-    exp = api.explain(net, clip, method="class_feature_pyramids", target=0, threshold=0.5,
-                      depth=2, progress=False)  # fmt: skip
+    exp = api.explain(
+        net, clip, method="class_feature_pyramids", target=0, threshold=0.5, depth=2, progress=False
+    )
     graph = exp.extras["graph"]
     # class 0 weights (1, 0.2) → min-max (1, 0): kernel 0 of conv2 only
     assert graph["roots"] == {"conv2": [0]}
@@ -63,14 +64,16 @@ def test_hand_built_net_selects_the_kernels_its_weights_dictate():
     json.dumps(graph)  # JSON-able
 
     # a lower θ lets conv2's kernel 0 also depend on conv1's channel 1 (value 1/3)
-    low = api.explain(net, clip, method="class_feature_pyramids", target=0, threshold=0.3,
-                      depth=2, progress=False)  # fmt: skip
+    low = api.explain(
+        net, clip, method="class_feature_pyramids", target=0, threshold=0.3, depth=2, progress=False
+    )
     assert low.extras["graph"]["nodes"]["conv2"]["0"]["children"] == [0, 1]
     assert sorted(low.extras["graph"]["nodes"]["conv1"]) == ["0", "1"]
 
     # class 1 weights (0.1, 1) → kernel 1 of conv2: (0, 1, 1)·(1, 2, 3) = (0, 2, 3) → (0, 2/3, 1)
-    other = api.explain(net, clip, method="class_feature_pyramids", target=1, threshold=0.5,
-                        depth=1, progress=False)  # fmt: skip
+    other = api.explain(
+        net, clip, method="class_feature_pyramids", target=1, threshold=0.5, depth=1, progress=False
+    )
     assert other.extras["graph"]["roots"] == {"conv2": [1]}
     assert other.extras["graph"]["nodes"]["conv2"]["1"]["children"] == [2, 1]
     assert "conv1" not in other.extras["graph"]["nodes"]  # depth 1 stops at the last layer
@@ -79,8 +82,9 @@ def test_hand_built_net_selects_the_kernels_its_weights_dictate():
 def test_outputs_final_map_and_tubes():
     net = HandNet().eval()
     clip = _clip()
-    exp = api.explain(net, clip, method="class_feature_pyramids", target=0, threshold=0.5,
-                      depth=2, progress=False)  # fmt: skip
+    exp = api.explain(
+        net, clip, method="class_feature_pyramids", target=0, threshold=0.5, depth=2, progress=False
+    )
     x = clip.unsqueeze(0)
     with torch.no_grad():
         hidden = torch.relu(net.conv1(x))
@@ -97,8 +101,16 @@ def test_outputs_final_map_and_tubes():
 
     assert torch.allclose(tubes[0], mm(hidden[0, 0]), atol=1e-6)
     assert torch.allclose(tubes[1], mm(x[0, 0]), atol=1e-6)
-    capped = api.explain(net, clip, method="class_feature_pyramids", target=0, threshold=0.5,
-                         depth=2, max_tubes=1, progress=False)  # fmt: skip
+    capped = api.explain(
+        net,
+        clip,
+        method="class_feature_pyramids",
+        target=0,
+        threshold=0.5,
+        depth=2,
+        max_tubes=1,
+        progress=False,
+    )
     assert capped.extras["tube_index"] == [["conv2", 0]]
 
 
@@ -146,8 +158,14 @@ def test_runs_on_a_residual_3d_cnn(tiny_clip):
 
     torch.manual_seed(0)
     model = r3d_18(num_classes=5).eval()
-    exp = api.explain(model, tiny_clip[0, :, :4], method="class_feature_pyramids", depth=2,
-                      max_tubes=8, progress=False)  # fmt: skip
+    exp = api.explain(
+        model,
+        tiny_clip[0, :, :4],
+        method="class_feature_pyramids",
+        depth=2,
+        max_tubes=8,
+        progress=False,
+    )
     graph = exp.extras["graph"]
     assert "layer4.1.conv2.0" in graph["roots"]
     # the residual join of layer4.1 makes layer4.0's convolutions producers too
@@ -161,7 +179,14 @@ def test_runs_on_a_residual_3d_cnn(tiny_clip):
 @pytest.mark.parametrize("theta", [0.0, 1.0])
 def test_threshold_extremes(theta):
     net = HandNet().eval()
-    exp = api.explain(net, _clip(), method="class_feature_pyramids", target=0, threshold=theta,
-                      depth=2, progress=False)  # fmt: skip
+    exp = api.explain(
+        net,
+        _clip(),
+        method="class_feature_pyramids",
+        target=0,
+        threshold=theta,
+        depth=2,
+        progress=False,
+    )
     roots = exp.extras["graph"]["roots"]["conv2"]
     assert roots == ([0, 1] if theta == 0.0 else [0])
