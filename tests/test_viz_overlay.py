@@ -168,6 +168,19 @@ def test_temporal_importance_known_answer():
     assert not temporal_importance(np.zeros((3, 2, 2))).any()
 
 
+def test_strip_curve_sums_what_the_picture_shows():
+    from vidxai.viz.mapping import FrameMaps
+
+    volume = np.full((4, 10, 10), 0.05, dtype=np.float32)  # faint everywhere
+    volume[2, :3, :3] = 1.0  # one strong patch in frame 2
+    raw = temporal_importance(volume)
+    assert raw[2] < 0.5  # the faint voxels carry most of the raw mass
+    shown = FrameMaps((4, 10, 10), volume, VizOptions(topk=0.02)).curve
+    np.testing.assert_allclose(shown, [0, 0, 1, 0])  # only the patch is displayed
+    per_frame = FrameMaps((4, 10, 10), volume, VizOptions(normalise="frame")).curve
+    np.testing.assert_allclose(per_frame, raw)  # per-frame scaling: the raw mass is used
+
+
 def _decoded_frame_count(path) -> tuple[int, int, int]:
     with av.open(str(path)) as container:
         stream = container.streams.video[0]

@@ -47,6 +47,9 @@ def unpack(attribution: Any, geometry: Any = None, segments: Any = None) -> tupl
 class FrameMaps:
     """Prepared display values (and the temporal curve) on the original frames.
 
+    ``curve`` (T0 values summing to 1) is each original frame's share of the displayed
+    magnitude (``normalise="video"``) or of the raw attribution mass (``normalise="frame"``).
+
     Args:
         shape: (T0, H0, W0) of the original frames.
         attribution: T0×H0×W0 map, or a model-space T×H×W map with ``geometry``, or an
@@ -69,7 +72,12 @@ class FrameMaps:
         self.shape = tuple(int(s) for s in shape)
         self.options = options
         self.prepared = prepare_map(raw, options, segments)
-        model_curve = temporal_importance(raw, options.polarity)
+        # The curve sums what the picture shows (after selection), so it agrees with the frames;
+        # with per-frame normalisation every frame would peak at 1, so the raw map is used.
+        if options.normalise == "video":
+            model_curve = temporal_importance(self.prepared, "absolute")
+        else:
+            model_curve = temporal_importance(raw, options.polarity)
         if raw.shape == self.shape:
             self._geometry = None
             self._nearest = np.arange(self.shape[0])

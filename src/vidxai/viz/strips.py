@@ -103,7 +103,7 @@ def temporal_strip(curve: np.ndarray, width: int, height: int | None = None) -> 
     ax.set_ylim(min(0.0, float(y.min(initial=0.0))) - 0.05, 1.45)
     ax.set_axis_off()
     size = max(5.0, min(10.0, height * 0.26 * 72 / _DPI))
-    ax.text(
+    label = ax.text(
         0.01,
         0.95,
         "temporal importance",
@@ -113,6 +113,11 @@ def temporal_strip(curve: np.ndarray, width: int, height: int | None = None) -> 
         fontsize=size,
         bbox={"facecolor": "white", "alpha": 0.75, "edgecolor": "none", "pad": 1.0},
     )
+    renderer = fig.canvas.get_renderer()  # type: ignore[attr-defined]
+    while label.get_window_extent(renderer).width > 0.9 * width and label.get_fontsize() > 5.0:
+        label.set_fontsize(label.get_fontsize() - 0.5)
+    if label.get_window_extent(renderer).width > 0.9 * width:
+        label.set_text("time")
     return _exact(to_rgb(fig), height, width)
 
 
