@@ -1,0 +1,130 @@
+"""The contract every registered method keeps, checked over the whole method registry.
+
+For each method (gradient, CAM, removal, extremal … — whatever ``list_methods()`` returns):
+* it returns a finite ``T×H×W`` float32 map and leaves the user's clip untouched;
+* no hook is left on any module (nor a global module hook), and every module's ``training``
+  flag and every parameter's ``requires_grad`` flag are as before — also when the call raises;
+* the same seed gives the same result.
+
+Methods run with tiny budgets: :data:`SMALL` shrinks common budget parameters wherever a method
+has them, and :data:`OVERRIDES` adds per-method settings. A new method is covered automatically.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+
+import pytest
+import torch
+from torch import nn
+from torch.nn.modules import module as torch_module
+
+import vidxai.api as api
+from vidxai.core.hooks import count_hooks
+from vidxai.core.registry import list_methods
+
+# tiny random clips make SLIC merge segments; the removal methods say so in a warning
+pytestmark = pytest.mark.filterwarnings("ignore:SLIC kept only")
+
+SMALL = {
+    "n_samples": 12,
+    "num_samples": 12,
+    "n_segments": 8,
+    "n_steps": 2,
+    "num_iter": 3,
+    "n_iter": 3,
+    "iterations": 3,
+    "max_channels": 3,
+    "max_tubes": 2,
+    "depth": 1,
+}
+OVERRIDES: dict[str, dict] = {}
+
+
+def _tiny_params(spec) -> dict:
+    names = {f.name for f in dataclasses.fields(spec.params)}
+    params = {k: v for k, v in SMALL.items() if k in names}
+    params.update(OVERRIDES.get(spec.name, {}))
+    return params
+
+
+def _global_hooks() -> int:
+    return sum(
+        len(getattr(torch_module, name, {}))
+        for name in (
+            "_global_forward_hooks",
+            "_global_forward_pre_hooks",
+            "_global_backward_hooks",
+            "_global_backward_pre_hooks",
+        )
+    )
+
+
+def _state(model: nn.Module):
+    return (
+        [m.training for m in model.modules()],
+        [p.requires_grad for p in model.parameters()],
+        count_hooks(model),
+    )
+
+
+def _mixed_state(model: nn.Module) -> nn.Module:
+    """Training mode with one submodule in eval, and one frozen parameter."""
+    model.train()
+    model.features[1].eval()
+    model.fc.bias.requires_grad_(False)
+    return model
+
+
+class FailingNet(nn.Module):
+    """Wraps a model; raises from the ``fail_at``-th forward call on."""
+
+    def __init__(self, inner: nn.Module, fail_at: int = 2) -> None:
+        super().__init__()
+        self.features = inner.features
+        self.pool = inner.pool
+        self.fc = inner.fc
+        self.calls = 0
+        self.fail_at = fail_at
+
+    def forward(self, x):
+        self.calls += 1
+        if self.calls >= self.fail_at:
+            raise RuntimeError("model failure injected by the contract test")
+        return self.fc(self.pool(self.features(x)).flatten(1))
+
+
+SPECS = list_methods()
+
+
+@pytest.mark.parametrize("spec", SPECS, ids=[s.name for s in SPECS])
+def test_method_contract(spec, tiny_model, tiny_clip):
+    model = _mixed_state(tiny_model)
+    before = _state(model)
+    global_before = _global_hooks()
+    clip = tiny_clip[0].clone()
+    params = _tiny_params(spec)
+
+    first = api.explain(model, clip, method=spec.name, seed=3, progress=False, **params)
+    assert first.attribution.shape == clip.shape[1:]
+    assert first.attribution.dtype == torch.float32
+    assert torch.isfinite(first.attribution).all()
+    assert torch.equal(clip, tiny_clip[0])
+    assert _state(model) == before
+    assert _global_hooks() == global_before
+
+    again = api.explain(model, clip, method=spec.name, seed=3, progress=False, **params)
+    assert torch.equal(first.attribution, again.attribution)
+    assert (first.n_forward, first.n_backward) == (again.n_forward, again.n_backward)
+
+
+@pytest.mark.parametrize("spec", SPECS, ids=[s.name for s in SPECS])
+def test_method_restores_the_model_when_it_raises(spec, tiny_model, tiny_clip):
+    model = _mixed_state(FailingNet(tiny_model))
+    before = _state(model)
+    global_before = _global_hooks()
+    with pytest.raises(Exception, match="failure injected"):
+        api.explain(model, tiny_clip[0], method=spec.name, progress=False, **_tiny_params(spec))
+    assert model.calls >= 2
+    assert _state(model) == before
+    assert _global_hooks() == global_before
