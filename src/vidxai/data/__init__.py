@@ -1,0 +1,33 @@
+"""Synthetic ground-truth benchmark and the bundled demo model."""
+
+from vidxai.data.demo_model import (
+    DEMO_CLASS_NAMES,
+    DEMO_DEFAULT_LAYER,
+    DEMO_SPEC_KWARGS,
+    DemoNet,
+    frames_to_input,
+    load_demo_module,
+)
+from vidxai.data.synthetic import (
+    CLASS_NAMES,
+    SyntheticClip,
+    SyntheticConfig,
+    SyntheticDataset,
+    make_clip,
+    make_dataset,
+)
+
+__all__ = [
+    "CLASS_NAMES",
+    "DEMO_CLASS_NAMES",
+    "DEMO_DEFAULT_LAYER",
+    "DEMO_SPEC_KWARGS",
+    "DemoNet",
+    "SyntheticClip",
+    "SyntheticConfig",
+    "SyntheticDataset",
+    "frames_to_input",
+    "load_demo_module",
+    "make_clip",
+    "make_dataset",
+]
