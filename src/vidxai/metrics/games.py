@@ -207,16 +207,28 @@ def game_curve(inputs: MetricInputs, params: GameParams, mode: Mode) -> GameCurv
     labels = feature_labels(inputs, params)
     gen = torch.Generator().manual_seed(inputs.generator_seed)
     voxel_rank, sizes = rank_voxels(inputs.attribution, labels, gen)
-    voxel_rank = voxel_rank.to(x.device)
     counts, fractions = step_counts(sizes, params.n_steps)
-    counts_dev = counts.to(x.device)
+    # Voxels in rank order; the first ``changed[k]`` of them are removed (inserted) at step k.
+    ranks, order = torch.sort(voxel_rank.reshape(-1), stable=True)
+    changed = torch.searchsorted(ranks, counts, side="left").tolist()
+    order = order.to(x.device)
     reference = reference_clip(x, params.fill, inputs.pixel_value, params.blur_sigma)
     first, second = (reference, x) if mode == "deletion" else (x, reference)
+    c = x.shape[1]
+    first_flat = first.reshape(c, -1)
+    second_flat = second.reshape(c, -1)
 
     def make_batch(start: int, stop: int) -> Tensor:
-        # changed[b, 0, t, h, w]: the voxel's feature is among the first counts[b] features
-        changed = voxel_rank.unsqueeze(0) < counts_dev[start:stop].view(-1, 1, 1, 1)
-        return torch.where(changed.unsqueeze(1), first, second)
+        # Clip k differs from clip k−1 only by the voxels order[changed[k−1]:changed[k]], so
+        # each clip is a copy of the previous one plus a few indexed writes (exact values).
+        out = torch.empty((stop - start, *second_flat.shape), dtype=x.dtype, device=x.device)
+        done = 0
+        for i, k in enumerate(range(start, stop)):
+            out[i] = second_flat if i == 0 else out[i - 1]
+            idx = order[(0 if i == 0 else done) : changed[k]]
+            out[i].index_copy_(1, idx, first_flat.index_select(1, idx))
+            done = changed[k]
+        return out.view(stop - start, *x.shape[1:])
 
     scores = inputs.scorer.run(len(counts), make_batch, desc=mode)
     curve = GameCurve(mode, fractions, [float(s) for s in scores.cpu()])
