@@ -182,8 +182,9 @@ class BoxMasks:
     shape: tuple[int, int, int]
 
     def removed(self, start: int, stop: int) -> Tensor:
-        it, ih, iw = box_indicators(self.boxes[start:stop], self.shape)
-        return (it[:, :, None, None] & ih[:, None, :, None] & iw[:, None, None, :]).float()
+        it, ih, iw = (a.float() for a in box_indicators(self.boxes[start:stop], self.shape))
+        hw = ih.unsqueeze(2) * iw.unsqueeze(1)  # b×H×W, small
+        return it[:, :, None, None] * hw.unsqueeze(1)  # one full-size op
 
     def box_means(self, x: Tensor, start: int, stop: int) -> Tensor:
         """Mean colour of each row's cuboid, from a 3D integral image.

@@ -1,0 +1,222 @@
+"""Do the REVEX presets cost more than their forward passes?
+
+For every removal preset this runs ``vidxai.explain`` and, in the same run, the same number of
+plain forward passes of the same model at the same batch size on a ready-made batch. Two regimes:
+
+* heavy: torchvision r3d_18 (random weights) on 8×56×56 clips; the interesting figure is the
+  overhead ratio = wall time of the explanation ÷ time of its forward passes alone;
+* fast: one strided Conv3d + a linear head on 16×112×112 clips (~1–2 ms per clip), where the
+  explainer's own work decides; the interesting figure is its own time per sample =
+  (wall − model time) ÷ forward passes (segmentation included; also shown without it).
+
+It also times SLIC supervoxels (REVEX settings) on 16×112×112 and 32×224×224 clips.
+
+Run:  OMP_NUM_THREADS=2 python benchmarks/removal_overhead.py [--regime heavy|fast|both]
+      [--quick] [--device cuda] [--batch-size N] [--repeats R]
+``--quick`` uses fewer samples / segments (listed in the table's settings column).
+Prints Markdown tables.
+"""
+
+from __future__ import annotations
+
+import argparse
+import os
+import time
+from collections.abc import Callable
+
+import torch
+import torch.nn.functional as F
+from torch import nn
+
+import vidxai
+from vidxai.removal.segment import SupervoxelSegmenter
+
+PRESETS = ("lime3d", "kernel_shap3d", "rise3d", "loco", "univariate", "occlusion3d")
+
+QUICK = {
+    "lime3d": {"n_samples": 100, "n_segments": 50},
+    "kernel_shap3d": {"n_samples": 100, "n_segments": 50},
+    "rise3d": {"n_samples": 100},
+    "loco": {"n_segments": 50},
+    "univariate": {"n_segments": 50},
+    "occlusion3d": {"stride": (1, 1, 1)},
+}
+
+
+def sync(device: torch.device) -> None:
+    if device.type == "cuda":
+        torch.cuda.synchronize(device)
+
+
+def smooth_clip(shape: tuple[int, int, int], device: torch.device, seed: int = 0) -> torch.Tensor:
+    """A ``3×T×H×W`` clip in [0, 1] with blob structure and a moving bright square."""
+    g = torch.Generator().manual_seed(seed)
+    t, h, w = shape
+    coarse = torch.rand(1, 3, max(2, t // 4), max(2, h // 8), max(2, w // 8), generator=g)
+    clip = F.interpolate(coarse, size=shape, mode="trilinear", align_corners=False)[0]
+    side = h // 4
+    for i in range(t):
+        left = (i * (w - side)) // max(1, t - 1)
+        clip[:, i, h // 3 : h // 3 + side, left : left + side] = 0.95
+    return clip.to(device)
+
+
+class FastNet(nn.Module):
+    """One strided Conv3d + ReLU + global pooling + linear head (≈1–2 ms per 16×112×112 clip)."""
+
+    def __init__(self, width: int = 8, classes: int = 10) -> None:
+        super().__init__()
+        self.conv = nn.Conv3d(3, width, (3, 7, 7), stride=(2, 4, 4), padding=(1, 3, 3))
+        self.head = nn.Linear(width, classes)
+
+    def forward(self, x: torch.Tensor) -> torch.Tensor:
+        return self.head(torch.relu(self.conv(x)).mean((2, 3, 4)))
+
+
+def heavy_model() -> nn.Module:
+    from torchvision.models.video import r3d_18
+
+    torch.manual_seed(0)
+    return r3d_18(weights=None)
+
+
+def model_only(
+    model: nn.Module, x: torch.Tensor, batches: list[int], device: torch.device
+) -> float:
+    """Seconds for the given batch sizes through ``model`` on a ready-made batch."""
+    ready = x.unsqueeze(0).expand(max(batches), *x.shape).contiguous()
+    sync(device)
+    start = time.perf_counter()
+    with torch.no_grad():
+        for b in batches:
+            model(ready[:b])
+    sync(device)
+    return time.perf_counter() - start
+
+
+def batch_plan(n_forward: int, batch: int) -> list[int]:
+    """The batches ``explain`` ran: the intact clip alone, then the samples in batches."""
+    rest = n_forward - 1
+    return [1] + [batch] * (rest // batch) + ([rest % batch] if rest % batch else [])
+
+
+def run_regime(
+    name: str,
+    make_model: Callable[[], nn.Module],
+    shape: tuple[int, int, int],
+    batch: int,
+    device: torch.device,
+    quick: bool,
+    repeats: int,
+) -> list[dict]:
+    model = make_model().eval().to(device)
+    x = smooth_clip(shape, device)
+    with torch.no_grad():  # warm up kernels and allocator
+        model(x.unsqueeze(0).expand(batch, *x.shape).contiguous())
+    rows = []
+    for method in PRESETS:
+        params = QUICK[method] if quick else {}
+        best = None
+        for _ in range(repeats):
+            sync(device)
+            start = time.perf_counter()
+            exp = vidxai.explain(
+                model, x, method, batch_size=batch, progress=False, device=device, **params
+            )
+            sync(device)
+            wall = time.perf_counter() - start
+            plain = model_only(model, x, batch_plan(exp.n_forward, batch), device)
+            trial = (wall / plain, wall, plain, exp)
+            best = trial if best is None or trial[0] < best[0] else best
+        assert best is not None
+        _, wall, plain, exp = best
+        seg = exp.timings["segmentation"]
+        n = exp.n_forward
+        rows.append(
+            {
+                "regime": name,
+                "preset": method,
+                "settings": ", ".join(f"{k}={v}" for k, v in params.items()) or "defaults",
+                "passes": n,
+                "wall": wall,
+                "model": plain,
+                "ratio": wall / plain,
+                "own_ms": 1e3 * (wall - plain) / n,
+                "own_ms_noseg": 1e3 * (wall - plain - seg) / n,
+                "seg": seg,
+            }
+        )
+        print(
+            f"  {name:5s} {method:13s} passes={n:5d} wall={wall:7.2f}s model={plain:7.2f}s "
+            f"ratio={wall / plain:5.3f} own={rows[-1]['own_ms']:6.3f} ms/sample",
+            flush=True,
+        )
+    return rows
+
+
+def slic_times(device: torch.device) -> list[tuple[str, float, int]]:
+    out = []
+    seg = SupervoxelSegmenter()
+    for shape in ((16, 112, 112), (32, 224, 224)):
+        clip = smooth_clip(shape, device)
+        start = time.perf_counter()
+        labels = seg(clip)
+        out.append(("×".join(map(str, shape)), time.perf_counter() - start, int(labels.max()) + 1))
+    return out
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--regime", choices=["heavy", "fast", "both"], default="both")
+    parser.add_argument("--quick", action="store_true", help="fewer samples / segments")
+    parser.add_argument("--device", default="cpu")
+    parser.add_argument("--batch-size", type=int, default=None, help="heavy 10, fast 32")
+    parser.add_argument("--repeats", type=int, default=1, help="keep the best of R runs")
+    args = parser.parse_args()
+    device = torch.device(args.device)
+    threads = torch.get_num_threads()
+    print(
+        f"device={device} torch threads={threads} OMP_NUM_THREADS={os.environ.get('OMP_NUM_THREADS')}"
+    )
+    rows: list[dict] = []
+    if args.regime in ("heavy", "both"):
+        rows += run_regime(
+            "heavy",
+            heavy_model,
+            (8, 56, 56),
+            args.batch_size or 10,
+            device,
+            args.quick,
+            args.repeats,
+        )
+    if args.regime in ("fast", "both"):
+        rows += run_regime(
+            "fast",
+            FastNet,
+            (16, 112, 112),
+            args.batch_size or 32,
+            device,
+            args.quick,
+            args.repeats,
+        )
+    print()
+    print(
+        "| regime | preset | settings | forward passes | wall s | model-only s | overhead ratio "
+        "| own ms/sample | own ms/sample w/o segmentation | segmentation s |"
+    )
+    print("|---|---|---|---:|---:|---:|---:|---:|---:|---:|")
+    for r in rows:
+        print(
+            f"| {r['regime']} | {r['preset']} | {r['settings']} | {r['passes']} | {r['wall']:.2f} "
+            f"| {r['model']:.2f} | {r['ratio']:.3f} | {r['own_ms']:.3f} | {r['own_ms_noseg']:.3f} "
+            f"| {r['seg']:.3f} |"
+        )
+    print()
+    print("| SLIC (n_segments=200, compactness=20, spacing=(0.2,1,1)) | seconds | segments |")
+    print("|---|---:|---:|")
+    for shape, sec, m in slic_times(device):
+        print(f"| {shape} | {sec:.2f} | {m} |")
+
+
+if __name__ == "__main__":
+    main()
