@@ -175,9 +175,8 @@ def main() -> None:
     args = parser.parse_args()
     device = torch.device(args.device)
     threads = torch.get_num_threads()
-    print(
-        f"device={device} torch threads={threads} OMP_NUM_THREADS={os.environ.get('OMP_NUM_THREADS')}"
-    )
+    omp = os.environ.get("OMP_NUM_THREADS")
+    print(f"device={device} torch threads={threads} OMP_NUM_THREADS={omp}")
     rows: list[dict] = []
     if args.regime in ("heavy", "both"):
         rows += run_regime(
