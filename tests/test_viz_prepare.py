@@ -206,3 +206,23 @@ def test_bad_segments():
         prepare_map(np.zeros((1, 2, 2)), segments=np.zeros((1, 2, 3), dtype=int))
     with pytest.raises(InvalidInputError, match="integer"):
         prepare_map(np.zeros((1, 2, 2)), segments=np.full((1, 2, 2), 0.5))
+
+
+def test_mass_rule_across_chunks_matches_a_float64_cumsum():
+    values = np.random.default_rng(5).random(1_500_000).astype(np.float32)  # > one 2**20 chunk
+    key = np.sort(values.astype(np.float64))[::-1]
+    crossing = key[np.argmax(np.cumsum(key) >= 0.9 * key.sum() * (1 - 1e-6))]
+    keep = select_mass(values, 0.9)
+    assert keep.sum() == np.count_nonzero(values >= np.float32(crossing))
+
+
+@pytest.mark.parametrize("k", [1, 7, 123_456, 4_500_000])
+def test_kth_largest_on_big_arrays_matches_partition(k):
+    from vidxai.viz.selection import kth_largest
+
+    rng = np.random.default_rng(k)
+    key = rng.random(4_500_001).astype(np.float32)
+    key[:1000] = key[5000]  # ties
+    expected = np.partition(key, key.size - k)[key.size - k]
+    assert kth_largest(key, k) == float(expected)
+    assert kth_largest(np.full(4_500_001, 0.25, np.float32), k) == 0.25

@@ -55,37 +55,55 @@ def default_colormap(options: VizOptions) -> str:
     )
 
 
+#: Entries in the colour lookup table; odd, so that 0 of a signed map is an exact entry.
+LUT_SIZE = 1023
+
+
+@lru_cache(maxsize=32)
+def _lut(name: str, signed: bool, alpha: float, magnitude: bool) -> np.ndarray:
+    """LUT_SIZE×4 uint8: colour and opacity of each quantised display value."""
+    cmap = get_colormap(name)
+    position = np.linspace(0.0, 1.0, LUT_SIZE)
+    lut = np.empty((LUT_SIZE, 4), dtype=np.uint8)
+    lut[:, :3] = np.round(cmap(position)[:, :3] * 255.0)
+    value = 2.0 * position - 1.0 if signed else position
+    opacity = alpha * np.abs(value) if magnitude else np.full(LUT_SIZE, alpha)
+    lut[:, 3] = np.rint(opacity * 255.0)
+    return lut
+
+
 def colorize(prepared: np.ndarray, options: VizOptions | None = None) -> np.ndarray:
     """Map a prepared map onto RGBA colours.
 
     Args:
         prepared: any shape (e.g. T×H×W or H×W) of values in [0, 1], or in [-1, 1] when
-            ``options.polarity == "signed"`` (the output of :func:`prepare_map`).
+            ``options.polarity == "signed"`` (the output of :func:`prepare_map`); values
+            outside are clipped.
         options: colormap, alpha and alpha_mode are used.
 
     Returns:
         uint8 array of shape ``prepared.shape + (4,)``.  RGB comes from the colormap at
         ``v`` (unsigned) or ``(v + 1) / 2`` (signed, so 0 is the neutral centre); A is
         ``255·alpha·|v|`` for ``alpha_mode="magnitude"`` (zero relevance is fully transparent)
-        or ``255·alpha`` wherever ``v != 0`` for ``alpha_mode="constant"``.
+        or ``255·alpha`` wherever ``v != 0`` for ``alpha_mode="constant"``.  Values are
+        quantised to 1023 levels (±1 in 8-bit opacity).
     """
     options = options if options is not None else VizOptions()
     values = np.asarray(prepared, dtype=np.float32)
     if not np.all(np.isfinite(values)):
         raise InvalidInputError("colorize: the map contains NaN or infinite values")
-    low = -1.0 if options.signed else 0.0
-    values = np.clip(values, low, 1.0)
-    position = (values + 1.0) / 2.0 if options.signed else values
-    cmap = get_colormap(default_colormap(options))
-    lut = np.round(cmap(np.linspace(0.0, 1.0, cmap.N))[:, :3] * 255.0).astype(np.uint8)
-    index = np.clip(np.rint(position * (cmap.N - 1)), 0, cmap.N - 1).astype(np.intp)
-    out = np.empty((*values.shape, 4), dtype=np.uint8)
-    out[..., :3] = lut[index]
-    if options.alpha_mode == "magnitude":
-        opacity = options.alpha * np.abs(values)
+    magnitude = options.alpha_mode == "magnitude"
+    lut = _lut(default_colormap(options), options.signed, float(options.alpha), magnitude)
+    half = (LUT_SIZE - 1) / 2.0
+    if options.signed:  # index = (v + 1)·half
+        position = np.clip(values, -1.0, 1.0) * np.float32(half) + np.float32(half)
     else:
-        opacity = np.where(values != 0, np.float32(options.alpha), np.float32(0.0))
-    out[..., 3] = np.rint(opacity * 255.0).astype(np.uint8)
+        position = np.clip(values, 0.0, 1.0) * np.float32(LUT_SIZE - 1)
+    index = np.rint(position, out=position).astype(np.intp)
+    out = lut[index]
+    if not magnitude:
+        shown = values != 0 if options.signed else values > 0  # after clipping to [0, 1]
+        out[..., 3][~shown] = 0
     return out
 
 
@@ -109,10 +127,13 @@ def composite(
         )
     base = frames.astype(np.float32)
     if options.background == "gray":
-        gray = base @ np.array([0.299, 0.587, 0.114], dtype=np.float32)
-        base = np.repeat(gray[..., None], 3, axis=-1)
+        base = (base @ np.array([0.299, 0.587, 0.114], dtype=np.float32))[..., None]
     if options.dim > 0:
-        base *= 1.0 - options.dim
-    a = rgba[..., 3:4].astype(np.float32) / 255.0
-    out = (1.0 - a) * base + a * rgba[..., :3].astype(np.float32)
-    return np.clip(np.rint(out), 0, 255).astype(np.uint8)
+        base *= np.float32(1.0 - options.dim)
+    a = rgba[..., 3:4].astype(np.float32)
+    a *= np.float32(1.0 / 255.0)
+    out = rgba[..., :3].astype(np.float32)
+    out -= base
+    out *= a
+    out += base  # (1 − a)·base + a·colour, a convex combination: stays within 0..255
+    return np.rint(out, out=out).astype(np.uint8)

@@ -36,7 +36,7 @@ def as_volume(attribution: Any, name: str = "attribution") -> np.ndarray:
     if hasattr(attribution, "detach"):
         attribution = attribution.detach().to("cpu").float().numpy()
     try:
-        volume = np.array(attribution, dtype=np.float32)
+        volume = np.array(attribution, dtype=np.float32, order="C")
     except (TypeError, ValueError) as exc:
         raise InvalidInputError(f"{name} must be a numeric T×H×W array") from exc
     if volume.ndim != 3 or min(volume.shape) == 0:
@@ -66,16 +66,15 @@ def prepare_map(
     if segments is not None:
         labels = _labels(segments, volume.shape)
         volume = _region_means(volume, labels)
-    volume = _apply_polarity(volume, options.polarity)
-    out = np.zeros_like(volume)
+    _apply_polarity(volume, options.polarity)  # in place: ``volume`` is our own copy
     scopes = [slice(None)] if options.normalise == "video" else list(range(volume.shape[0]))
     for scope in scopes:
         part = volume[scope]
-        out[scope] = _scale_and_select(part, None if labels is None else labels[scope], options)
+        volume[scope] = _scale_and_select(part, None if labels is None else labels[scope], options)
     if options.smooth_sigma > 0:
         for scope in scopes:
-            out[scope] = _smooth(out[scope], options.smooth_sigma)
-    return out
+            volume[scope] = _smooth(volume[scope], options.smooth_sigma)
+    return volume
 
 
 def _labels(segments: Any, shape: tuple[int, ...]) -> np.ndarray:
@@ -102,49 +101,53 @@ def _region_means(volume: np.ndarray, labels: np.ndarray) -> np.ndarray:
     return means[inverse]
 
 
-def _apply_polarity(volume: np.ndarray, polarity: str) -> np.ndarray:
-    if polarity == "positive":
-        return np.maximum(volume, 0.0)
+def _apply_polarity(volume: np.ndarray, polarity: str) -> None:
+    """Apply the polarity in place."""
     if polarity == "negative":
-        return np.maximum(-volume, 0.0)
-    if polarity == "absolute":
-        return np.abs(volume)
-    return volume
-
-
-def _units(part: np.ndarray, labels: np.ndarray | None) -> tuple[np.ndarray, np.ndarray]:
-    """(one value per unit, index of each voxel's unit) for one scope."""
-    if labels is None:
-        return part.ravel(), np.arange(part.size).reshape(part.shape)
-    _, first, inverse = np.unique(labels.ravel(), return_index=True, return_inverse=True)
-    return part.ravel()[first], inverse.reshape(part.shape)
+        np.negative(volume, out=volume)
+    if polarity in ("positive", "negative"):
+        np.maximum(volume, 0.0, out=volume)
+    elif polarity == "absolute":
+        np.abs(volume, out=volume)
 
 
 def _scale_and_select(
     part: np.ndarray, labels: np.ndarray | None, options: VizOptions
 ) -> np.ndarray:
-    values, where = _units(part, labels)
-    values = values.astype(np.float64)
-    magnitude = np.abs(values)
-    nonzero = magnitude[magnitude > 0]
-    if nonzero.size == 0:
-        return np.zeros_like(part)
-    top = float(np.percentile(nonzero, options.clip)) if options.clip < 100 else nonzero.max()
-    if options.signed:
-        scaled = np.clip(values / top, -1.0, 1.0)
+    """Scale and select one scope (float32; a voxel scope is rewritten in place, since
+    original-resolution volumes hold ~10⁸ voxels)."""
+    if labels is None:
+        values = part.reshape(-1)  # every voxel is a unit (a view: ``part`` is contiguous)
     else:
-        low = float(values.min())
-        if options.stretch and low < top:
-            scaled = np.clip((values - low) / (top - low), 0.0, 1.0)
-        else:
-            scaled = np.clip(values / top, 0.0, 1.0)
+        _, first, inverse = np.unique(labels.ravel(), return_index=True, return_inverse=True)
+        values = part.ravel()[first]
+    low, high = float(values.min()), float(values.max())
+    if max(abs(low), abs(high)) == 0:
+        return np.zeros_like(part)
+    if options.clip < 100:
+        magnitude = np.abs(values)
+        top = float(np.percentile(magnitude[magnitude > 0], options.clip))
+        del magnitude
+    else:
+        top = max(abs(low), abs(high))
+    scaled = values if labels is None else values.copy()
+    if options.signed:
+        scaled *= np.float32(1.0 / top)
+        np.clip(scaled, -1.0, 1.0, out=scaled)
+    else:
+        offset = low if options.stretch and low < top else 0.0
+        scaled -= np.float32(offset)
+        scaled *= np.float32(1.0 / (top - offset))
+        np.clip(scaled, 0.0, 1.0, out=scaled)
     if options.selection == "topk":
-        scaled = np.where(select_topk(scaled, options.topk), scaled, 0.0)
+        scaled[~select_topk(scaled, options.topk)] = 0.0
     elif options.selection == "threshold":
-        scaled = np.where(select_threshold(scaled, options.threshold), scaled, 0.0)
+        scaled[~select_threshold(scaled, options.threshold)] = 0.0
     elif options.selection == "mass":
-        scaled = np.where(select_mass(scaled, options.mass), scaled, 0.0)
-    return scaled.astype(np.float32)[where]
+        scaled[~select_mass(scaled, options.mass)] = 0.0
+    if labels is None:
+        return scaled.reshape(part.shape)
+    return scaled[inverse.reshape(part.shape)]
 
 
 def _smooth(part: np.ndarray, sigma: float) -> np.ndarray:
