@@ -301,6 +301,21 @@ def test_perturbed_clips_do_not_depend_on_the_batch_size(method: str) -> None:
     assert clips[0].shape[0] > 70 and torch.equal(clips[0], clips[1])
 
 
+class InputView(nn.Module):
+    """Returns a view of its input as the logits: ``N×2`` = voxel (0, 0, 0) of channels 0, 1."""
+
+    def forward(self, x: Tensor) -> Tensor:
+        return x[:, :2, 0, 0, 0]
+
+
+def test_a_model_returning_a_view_of_its_input_is_not_corrupted_by_buffer_reuse() -> None:
+    x = clip()
+    exp = vidxai.explain(InputView(), x, "loco", grid=GRID, batch_size=2, **LOGIT)
+    expected = torch.zeros(8, dtype=torch.float64)
+    expected[0] = float(x[0, 0, 0, 0])  # only the segment holding voxel (0, 0, 0) matters
+    torch.testing.assert_close(seg_values(exp), expected)
+
+
 def test_slic_default_runs_and_reports_segments_and_timings() -> None:
     coarse = torch.rand(1, 3, 2, 4, 4, generator=torch.Generator().manual_seed(0))
     x = torch.nn.functional.interpolate(coarse, size=SHAPE, mode="trilinear")[0]  # SLIC-able

@@ -11,6 +11,14 @@ from vidxai.removal.remove.blur import gaussian_matrix
 from vidxai.removal.remove.masks import BoxMasks, MaskLayout
 
 
+def _storage_users(t: Tensor) -> int:
+    """Number of tensors sharing ``t``'s storage (−1 where PyTorch cannot tell: never reuse)."""
+    try:
+        return int(torch._C._storage_Use_Count(t.untyped_storage()._cdata))
+    except (AttributeError, RuntimeError):  # pragma: no cover - older/other PyTorch builds
+        return -1
+
+
 @dataclass
 class Renderer:
     """``make_batch(start, stop)`` for the scorer: the perturbed clips of design rows [start, stop).
@@ -25,9 +33,10 @@ class Renderer:
         masks: the mask layout producing ``b×T×H×W`` removal masks.
         soft_edges: standard deviation (voxels) of a per-frame 2D Gaussian blur of each mask
             (REVEX presets: 3.5); 0 = hard edges.
-        reuse_buffers: write clips into two alternating preallocated buffers (CPU: avoids
-            page-faulting fresh memory for every batch). The scorer consumes each batch before
-            asking for the next one.
+        reuse_buffers: write the clips into one preallocated buffer (on CPU, allocating a fresh
+            batch every time page-faults ~10× longer than rendering it). Before a rewrite, the
+            buffer's storage is checked for other users (e.g. a model returning a view of its
+            input); if there are any, a fresh buffer is taken instead, so reuse is never visible.
     """
 
     x: Tensor
@@ -36,8 +45,8 @@ class Renderer:
     soft_edges: float = 0.0
     box_mean: bool = False
     reuse_buffers: bool = True
-    _buffers: list[Tensor] = field(default_factory=list, init=False, repr=False)
-    _turn: int = field(default=0, init=False, repr=False)
+    _buffer: Tensor | None = field(default=None, init=False, repr=False)
+    _users: int = field(default=0, init=False, repr=False)
 
     def __post_init__(self) -> None:
         _, h, w = self.masks.shape
@@ -55,13 +64,13 @@ class Renderer:
     def _out(self, b: int) -> Tensor | None:
         if not self.reuse_buffers:
             return None
-        if len(self._buffers) < 2 or self._buffers[0].shape[0] < b:
-            shape = (b, *self.x.shape[1:])
-            self._buffers = [
-                torch.empty(shape, dtype=self.x.dtype, device=self.x.device) for _ in range(2)
-            ]
-        self._turn ^= 1
-        return self._buffers[self._turn][:b]
+        buf = self._buffer
+        if buf is None or buf.shape[0] < b or _storage_users(buf) != self._users:
+            buf = torch.empty((b, *self.x.shape[1:]), dtype=self.x.dtype, device=self.x.device)
+            self._buffer, self._users = buf, _storage_users(buf)
+            if self._users < 0:
+                self.reuse_buffers = False
+        return buf[:b]
 
     def __call__(self, start: int, stop: int) -> Tensor:
         """``(stop−start)×C×T×H×W`` perturbed clips."""
