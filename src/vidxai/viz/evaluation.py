@@ -26,7 +26,9 @@ TIMING_PARTS = ("segmentation", "inference", "explanation")
 _TIMING_COLOURS = {"segmentation": "#009E73", "inference": "#0072B2", "explanation": "#E69F00"}
 
 
-def curve_auc(fractions: Sequence[float], scores: Sequence[float]) -> float:
+def curve_auc(
+    fractions: Sequence[float] | np.ndarray, scores: Sequence[float] | np.ndarray
+) -> float:
     """Trapezoid area under ``scores`` over ``fractions`` (sorted by fraction)."""
     x = np.asarray(fractions, dtype=np.float64)
     y = np.asarray(scores, dtype=np.float64)
@@ -268,7 +270,7 @@ def plot_metric_bars(
             linewidth=1,
         )
     for xi, m, hi in zip(x, means, highs):
-        ax.text(xi, m + hi, f"{m:.3f}", ha="center", va="bottom", fontsize=8)
+        ax.text(float(xi), float(m + hi), f"{m:.3f}", ha="center", va="bottom", fontsize=8)
     ax.set_xticks(
         x,
         labels=methods,

@@ -79,9 +79,9 @@ def _fit_text(fig: Figure, texts: list[Text], room: float) -> None:
     def needed() -> float:
         return sum(t.get_window_extent(renderer).width for t in texts if t.get_text()) + 16
 
-    while needed() > room and texts[1].get_fontsize() > 5.0:
+    while needed() > room and float(texts[1].get_fontsize()) > 5.0:
         for t in texts:
-            t.set_fontsize(t.get_fontsize() - 0.5)
+            t.set_fontsize(float(t.get_fontsize()) - 0.5)
     if needed() > room:
         texts[1].set_text(texts[1].get_text().split(" · ")[-1])
     if needed() > room:
@@ -114,8 +114,10 @@ def temporal_strip(curve: np.ndarray, width: int, height: int | None = None) -> 
         bbox={"facecolor": "white", "alpha": 0.75, "edgecolor": "none", "pad": 1.0},
     )
     renderer = fig.canvas.get_renderer()  # type: ignore[attr-defined]
-    while label.get_window_extent(renderer).width > 0.9 * width and label.get_fontsize() > 5.0:
-        label.set_fontsize(label.get_fontsize() - 0.5)
+    while (
+        label.get_window_extent(renderer).width > 0.9 * width and float(label.get_fontsize()) > 5.0
+    ):
+        label.set_fontsize(float(label.get_fontsize()) - 0.5)
     if label.get_window_extent(renderer).width > 0.9 * width:
         label.set_text("time")
     return _exact(to_rgb(fig), height, width)
