@@ -209,7 +209,7 @@ def test_colour_fills_are_pixel_space_values_in_input_space() -> None:
     pv = _pixel_value(mean, std)
     black = make_fill("black", x, pv, None, 8.0)
     torch.testing.assert_close(black[0, :, 0, 0, 0], -mean / std)
-    gray = make_fill("gray", x, pv, None, 8.0)
+    gray = make_fill("gray", x, pv, None, 8.0).expand_as(x)
     torch.testing.assert_close(gray[0, :, 1, 3, 2], (0.5 - mean) / std)
     colour = make_fill((1.0, 0.0, 0.5), x, pv, None, 8.0)
     torch.testing.assert_close(colour[0, :, 0, 0, 0], (torch.tensor([1.0, 0.0, 0.5]) - mean) / std)

@@ -71,7 +71,8 @@ def make_fill(
         blur_sigma: standard deviation (voxels) of the ``"blur"``/``"blur2d"`` fills.
 
     Returns:
-        ``1×C×T×H×W`` fill on ``x``'s device.
+        ``1×C×T×H×W`` fill on ``x``'s device (``1×C×1×1×1`` for a constant colour, which
+        broadcasts).
 
     Raises:
         InvalidInputError: a reference video whose shape is not the clip's ``C×T×H×W``.
@@ -102,4 +103,4 @@ def make_fill(
     if isinstance(value, tuple) and len(value) != c:
         raise ParameterError(f"a removal colour needs 1 or {c} values, got {len(value)}")
     colour = pixel_value(list(value) if isinstance(value, tuple) else value)
-    return colour.view(1, c, 1, 1, 1).to(x.dtype).expand_as(x).contiguous()
+    return colour.view(1, c, 1, 1, 1).to(x.dtype)  # broadcast: saves reading a full clip

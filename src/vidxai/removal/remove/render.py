@@ -28,8 +28,9 @@ class Renderer:
 
     Attributes:
         x: ``1×C×T×H×W`` clip in model-input space.
-        fill: ``1×C×T×H×W`` values of removed voxels, or None with ``box_mean`` (each row's fill
-            is then its cuboid's mean colour).
+        fill: values of removed voxels, ``1×C×T×H×W`` or broadcastable to it (``1×C×1×1×1``
+            for a colour), or None with ``box_mean`` (each row's fill is then its cuboid's mean
+            colour).
         masks: the mask layout producing ``b×T×H×W`` removal masks.
         soft_edges: standard deviation (voxels) of a per-frame 2D Gaussian blur of each mask
             (REVEX presets: 3.5); 0 = hard edges.
