@@ -98,6 +98,10 @@ def test_report_references_only_existing_local_files(run_dir):
     assert "Overlay &lt;on&gt; the video" in html and "&lt;lime&gt;" in html
     assert "<td>0.1235</td>" in html and "<td>yes</td>" in html
     assert "Second &amp; last." in html
+    # small pictures are enlarged by a whole factor: 200×120 px → ×2; the 32×88 px GIF would
+    # need ×10 to be 320 px wide, but its height caps the factor at 560 // 88 = 6
+    assert html.count('style="width:400px;image-rendering:pixelated"') == 2
+    assert 'style="width:192px;image-rendering:pixelated"' in html
 
 
 def test_embed_puts_pictures_in_the_page(run_dir):
@@ -132,7 +136,8 @@ CHROMIUM = shutil.which("chromium")
 )
 def test_report_renders_non_blank_in_headless_chromium(run_dir, tmp_path):
     out, outside = run_dir
-    page = write_html_report(out, "vidxai report", _sections(out, outside))
+    figures_first = list(reversed(_sections(out, outside)))  # the PNGs within 1200×900
+    page = write_html_report(out, "vidxai report", figures_first)
     shot = tmp_path / "shot.png"
     command = [
         str(CHROMIUM),

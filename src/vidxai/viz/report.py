@@ -164,6 +164,42 @@ def _lookup(row: Mapping[str, Any], column: str) -> Any:
     return None
 
 
+#: Pictures and videos narrower than this are shown enlarged by a whole factor (pixelated),
+#: as long as they stay below ``MAX_ENLARGED_HEIGHT`` pixels.
+SMALL_WIDTH = 320
+MAX_ENLARGED_HEIGHT = 560
+
+
+def _pixel_size(source: Path) -> tuple[int, int] | None:
+    """(width, height) in pixels of a picture or video file (None when it cannot be read)."""
+    try:
+        if source.suffix.lower() in VIDEO_TYPES:
+            import av
+
+            with av.open(str(source)) as container:
+                context = container.streams.video[0].codec_context
+                return int(context.width), int(context.height)
+        if source.suffix.lower() == ".svg":
+            return None
+        from PIL import Image
+
+        with Image.open(source) as image:
+            return int(image.width), int(image.height)
+    except Exception:  # an unreadable file is still linked; the browser decides
+        return None
+
+
+def _enlarge(source: Path) -> str:
+    """A style attribute that scales a small picture up by a whole factor, else ''."""
+    size = _pixel_size(source)
+    if size is None or not 0 < size[0] < SMALL_WIDTH or size[1] <= 0:
+        return ""
+    factor = min(-(-SMALL_WIDTH // size[0]), MAX_ENLARGED_HEIGHT // size[1])
+    if factor < 2:
+        return ""
+    return f' style="width:{size[0] * factor}px;image-rendering:pixelated"'
+
+
 def _media(item: Any, assets: _Assets) -> str:
     caption = ""
     if isinstance(item, Mapping):
@@ -173,13 +209,14 @@ def _media(item: Any, assets: _Assets) -> str:
     url, source = assets.url(item)
     suffix = source.suffix.lower()
     alt = html.escape(caption or source.name, quote=True)
+    style = _enlarge(source)
     if suffix in VIDEO_TYPES:
         inner = (
-            f'<video controls loop muted preload="metadata" src="{url}" '
+            f'<video controls loop muted preload="metadata" src="{url}"{style} '
             f'title="{alt}">{html.escape(source.name)}</video>'
         )
     elif suffix in IMAGE_TYPES:
-        inner = f'<img src="{url}" alt="{alt}" loading="lazy">'
+        inner = f'<img src="{url}" alt="{alt}"{style}>'
     else:
         raise InvalidInputError(
             f"report: {source.name} is not a picture or video "

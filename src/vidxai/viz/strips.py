@@ -19,7 +19,7 @@ _DPI = 100
 
 def strip_height(width: int) -> int:
     """Height in pixels of a strip under a frame of this width (even, 32-64)."""
-    height = int(np.clip(round(width * 0.08), 28, 64))
+    height = int(np.clip(round(width * 0.08), 32, 64))
     return height + (height % 2)
 
 
