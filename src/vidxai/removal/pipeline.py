@@ -24,7 +24,13 @@ from vidxai.removal.remove import (
     check_removal_spec,
     make_fill,
 )
-from vidxai.removal.sample import Sampler, ShapleySampler, SlidingCuboidSampler
+from vidxai.removal.sample import (
+    OneInSampler,
+    OneOutSampler,
+    Sampler,
+    ShapleySampler,
+    SlidingCuboidSampler,
+)
 from vidxai.removal.segment import GridSegmenter, Segmenter, pixel_video
 from vidxai.removal.summarize import (
     Difference,
@@ -92,9 +98,8 @@ class Pipeline:
             )
         if isinstance(self.summary, KernelShapWLS) != isinstance(self.sampler, ShapleySampler):
             raise ParameterError("the Shapley summary needs the Shapley sampler and vice versa")
-        if isinstance(self.summary, Difference) and type(self.sampler).__name__ not in (
-            "OneOutSampler",
-            "OneInSampler",
+        if isinstance(self.summary, Difference) and not isinstance(
+            self.sampler, (OneOutSampler, OneInSampler)
         ):
             raise ParameterError("the difference summary needs the one_out or one_in sampler")
 

@@ -6,6 +6,7 @@ it to :func:`~vidxai.removal.pipeline.run_pipeline`, the only code that runs a r
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Literal
 
@@ -327,7 +328,7 @@ class RemovalParams(_Segmented):
         self.build()
 
     def build(self) -> Pipeline:
-        samplers = {
+        samplers: dict[str, Callable[[], Sampler]] = {
             "bernoulli": lambda: BernoulliSampler(
                 self.n_samples, self.p, include_intact=self.summary == "ridge"
             ),

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from collections.abc import Callable
+from typing import Any
 
 import torch
 from torch import Tensor
@@ -56,7 +57,7 @@ def segment_means(x: Tensor, labels: Tensor) -> Tensor:
 def make_fill(
     spec: RemovalSpec,
     x: Tensor,
-    pixel_value: Callable[[object], Tensor],
+    pixel_value: Callable[[Any], Tensor],
     labels: Tensor | None,
     blur_sigma: float,
 ) -> Tensor:

@@ -180,6 +180,8 @@ class BoxMasks:
 
     boxes: Tensor
     shape: tuple[int, int, int]
+    _integral: Tensor | None = field(default=None, init=False, repr=False)
+    _integral_src: Tensor | None = field(default=None, init=False, repr=False)
 
     def removed(self, start: int, stop: int) -> Tensor:
         it, ih, iw = (a.float() for a in box_indicators(self.boxes[start:stop], self.shape))
@@ -195,7 +197,7 @@ class BoxMasks:
         Returns:
             ``b×C`` (zeros for empty boxes).
         """
-        if not hasattr(self, "_integral") or self._integral_src is not x:
+        if self._integral is None or self._integral_src is not x:
             s = x[0].double().cumsum(1).cumsum(2).cumsum(3)
             self._integral = torch.nn.functional.pad(s, (1, 0, 1, 0, 1, 0))
             self._integral_src = x

@@ -58,7 +58,9 @@ class FlowSegmenter:
         for i in range(1, t):
             gray = _gray_uint8(video[i])
             # flow from frame i back to frame i−1: pixel p of frame i came from p + flow(p)
-            flow = cv2.calcOpticalFlowFarneback(gray, prev_gray, None, 0.5, 3, 15, 3, 5, 1.2, 0)
+            flow = cv2.calcOpticalFlowFarneback(  # type: ignore[call-overload]
+                gray, prev_gray, None, 0.5, 3, 15, 3, 5, 1.2, 0
+            )
             src = out[i - 1].astype(np.float32)
             out[i] = cv2.remap(
                 src,
