@@ -46,15 +46,20 @@ def jsonable(value: Any) -> Any:
 
 
 def tensor_maps(extras: dict[str, Any], shape: torch.Size) -> dict[str, Tensor]:
-    """Extras that are T×H×W maps (or dicts of them) shaped like the attribution, flattened."""
+    """Float extras that are T×H×W maps (or dicts of them) shaped like the attribution.
+
+    Integer volumes (segment labels) are not maps and are skipped.
+    """
     found: dict[str, Tensor] = {}
+
+    def is_map(v: Any) -> bool:
+        return isinstance(v, Tensor) and v.is_floating_point() and v.shape == shape
+
     for key, value in extras.items():
-        if isinstance(value, Tensor) and value.shape == shape:
+        if is_map(value):
             found[key] = value
         elif isinstance(value, dict):
-            for sub, v in value.items():
-                if isinstance(v, Tensor) and v.shape == shape:
-                    found[f"{key}_{sub}"] = v
+            found.update({f"{key}_{sub}": v for sub, v in value.items() if is_map(v)})
     return found
 
 

@@ -72,9 +72,8 @@ def run_demo(
             stem = f"clip{i}_{spec.name}"
             exp.save(out_dir / f"{stem}.pt")
             write_summary(exp, out_dir / f"{stem}.json")
-            attribution = exp.to_original()
-            maps[spec.name] = attribution
-            gif = vz.save_overlay(out_dir / f"{stem}.gif", clip.frames, attribution, 8.0, options)
+            maps[spec.name] = exp
+            gif = vz.save_overlay(out_dir / f"{stem}.gif", clip.frames, exp, 8.0, options)
             row = {
                 "clip": i,
                 "label": clip.label,

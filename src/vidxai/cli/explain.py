@@ -7,6 +7,9 @@ from pathlib import Path
 import click
 
 from vidxai.cli._common import parse_key_values, tensor_maps, write_summary
+from vidxai.viz.options import VizOptions
+
+_VIZ_KEYS = "; ".join(line.split(":")[0] for line in VizOptions.describe().splitlines())
 
 
 @click.command("explain")
@@ -30,8 +33,8 @@ from vidxai.cli._common import parse_key_values, tensor_maps, write_summary
     "viz",
     multiple=True,
     metavar="KEY=VALUE",
-    help="Picture option (see `vidxai.viz.VizOptions`); defaults: top 30% of regions, "
-    "histogram stretching, positive relevance only.",
+    help="Picture option; defaults follow the REVEX user study: positive relevance only, top 30% "
+    "of regions, histogram stretching, over a grey copy of the video. Keys: " + _VIZ_KEYS,
 )
 @click.option("--out", "out_dir", required=True, type=click.Path(path_type=Path))
 @click.option("--quiet", is_flag=True, help="No progress bars.")
