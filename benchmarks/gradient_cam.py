@@ -1,0 +1,155 @@
+"""Time every gradient and CAM method against the model passes it needs.
+
+Model: torchvision ``r3d_18`` with random weights (400 classes), one clip of 8×56×56, on the CPU.
+Each method runs through ``vidxai.explain``; a recording wrapper notes every model call (batch
+size, and whether a gradient flowed back through it). Columns (medians over paired runs, since
+the machine is shared and single timings swing by ±50 %):
+
+* ``time``: wall time of the explain call;
+* ``model``: the part of it spent in the model's forward/backward passes (the explanation's
+  ``inference`` timing); ``overhead`` = time / model — what the method adds around its passes;
+* ``replay``: time / the same model calls made again right after (same batch sizes, forward, or
+  forward + backward to the input) with nothing around them — the floor of any implementation
+  making these calls;
+* ``unbatched``: time / the same clips passed one at a time (the issue's reference, where
+  Captum's integrated gradients measured 0.98);
+* ``to 1 fwd+bwd``: time / one forward + backward pass of one clip, timed right after.
+
+Run:  OMP_NUM_THREADS=2 python benchmarks/gradient_cam.py
+"""
+
+from __future__ import annotations
+
+import argparse
+import os
+import statistics
+import time
+
+import torch
+from torch import Tensor, nn
+from torchvision.models.video import r3d_18
+
+import vidxai.api as api
+
+METHODS = [
+    ("saliency", {}),
+    ("grad_x_input", {}),
+    ("integrated_gradients", {"n_steps": 32}),
+    ("smoothgrad", {"n_samples": 25}),
+    ("smoothgrad", {"n_samples": 8, "base": "integrated_gradients", "n_steps": 4}),
+    ("gradcam", {}),
+    ("gradcam", {"per_time_slice": True}),
+    ("gradcampp", {}),
+    ("layercam", {}),
+    ("saliency_tubes", {}),
+    ("class_feature_pyramids", {}),
+    ("scorecam", {}),
+]
+CAMS = {"gradcam", "gradcampp", "layercam", "scorecam", "saliency_tubes"}
+
+
+def _median_time(fn, repeats: int) -> float:
+    times = []
+    for _ in range(repeats):
+        t0 = time.perf_counter()
+        fn()
+        times.append(time.perf_counter() - t0)
+    return statistics.median(times)
+
+
+class Recorder(nn.Module):
+    """Calls the model and records ``[batch size, backward happened]`` per call."""
+
+    def __init__(self, model: nn.Module) -> None:
+        super().__init__()
+        self.inner = model
+        self.calls: list[list] = []
+
+    def forward(self, x: Tensor) -> Tensor:
+        out = self.inner(x)
+        call = [int(x.shape[0]), False]
+        self.calls.append(call)
+        if out.requires_grad:
+            out.register_hook(lambda g, call=call: call.__setitem__(1, True))
+        return out
+
+
+def replay(model: nn.Module, clip: Tensor, calls: list[list]) -> float:
+    """Seconds to make the same model calls again (same batch sizes; backward to the input
+    where the method back-propagated), with nothing else around them."""
+    t0 = time.perf_counter()
+    for batch, backward in calls:
+        x = clip.expand(batch, -1, -1, -1, -1)
+        if backward:
+            xg = x.detach().requires_grad_(True)
+            torch.softmax(model(xg), 1)[:, 0].sum().backward()
+        else:
+            with torch.no_grad():
+                model(x)
+    return time.perf_counter() - t0
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
+    parser.add_argument("--frames", type=int, default=8)
+    parser.add_argument("--size", type=int, default=56)
+    parser.add_argument("--repeats", type=int, default=3, help="timed runs per method")
+    parser.add_argument("--batch-size", type=int, default=16)
+    parser.add_argument("--only", nargs="*", help="method names to run")
+    args = parser.parse_args()
+    torch.set_num_threads(int(os.environ.get("OMP_NUM_THREADS", "2")))
+    torch.manual_seed(0)
+    model = Recorder(r3d_18().eval())
+    gen = torch.Generator().manual_seed(0)
+    clip = torch.rand(1, 3, args.frames, args.size, args.size, generator=gen)
+    inner = model.inner
+    replay(inner, clip, [[1, True], [args.batch_size, False]])  # warm-up
+    fb1 = statistics.median(replay(inner, clip, [[1, True]]) for _ in range(3))
+    f1 = statistics.median(replay(inner, clip, [[1, False]]) for _ in range(3))
+    fb_batch = replay(inner, clip, [[args.batch_size, False]]) / args.batch_size
+    print(
+        f"r3d_18 (random weights), clip {args.frames}x{args.size}x{args.size}, "
+        f"{torch.get_num_threads()} threads, batch size {args.batch_size}; one clip: forward "
+        f"{f1 * 1e3:.0f} ms, forward+backward {fb1 * 1e3:.0f} ms; forward in a batch: "
+        f"{fb_batch * 1e3:.0f} ms/clip\n"
+    )
+    print(
+        "| method | params | time (s) | clips fwd / bwd | model (s) | overhead | replay "
+        "| unbatched | to 1 fwd+bwd |"
+    )
+    print("|---|---|---|---|---|---|---|---|---|")
+    for name, params in METHODS:
+        if args.only and name not in args.only:
+            continue
+        runs = []
+        for _ in range(args.repeats):
+            model.calls.clear()
+            t0 = time.perf_counter()
+            exp = api.explain(
+                model, clip[0], method=name, progress=False, batch_size=args.batch_size, **params
+            )
+            seconds = time.perf_counter() - t0
+            again = replay(inner, clip, list(model.calls))
+            one = replay(inner, clip, [[1, True]])
+            runs.append((seconds, exp.timings["inference"], again, one))
+            if seconds > 20:  # long runs: once is enough
+                break
+
+        def med(fn, runs=runs):
+            return statistics.median(fn(*r) for r in runs)
+
+        n_f, n_b = exp.n_forward, exp.n_backward
+        unbatched = n_b * fb1 + (n_f - n_b) * f1
+        shown = ", ".join(f"{k}={v}" for k, v in params.items())
+        to_fb = f"{med(lambda t, m, a, o: t / o):.2f}" if name in CAMS else ""
+        print(
+            f"| {name} | {shown} | {med(lambda t, m, a, o: t):.2f} | {n_f} / {n_b} "
+            f"| {med(lambda t, m, a, o: m):.2f} | {med(lambda t, m, a, o: t / m):.3f} "
+            f"| {med(lambda t, m, a, o: t / a):.2f} | {med(lambda t, m, a, o: t) / unbatched:.2f} "
+            f"| {to_fb} |",
+            flush=True,
+        )
+
+
+if __name__ == "__main__":
+    main()
