@@ -1,0 +1,30 @@
+"""2D-EP: extremal perturbation of every frame, the same kept area in each frame (Li et al.)."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+from vidxai.core.context import ExplainContext
+from vidxai.core.registry import MethodOutput, register_method
+from vidxai.extremal.optimise import ExtremalParams, Setup, run_extremal
+
+
+@dataclass(frozen=True)
+class EP2DParams(ExtremalParams):
+    """Parameters of ``ep2d`` (see :class:`~vidxai.extremal.optimise.ExtremalParams`)."""
+
+
+@register_method(
+    "ep2d",
+    params=EP2DParams,
+    family="extremal",
+    description="2D extremal perturbation: a smooth per-frame mask keeping the same area in "
+    "every frame (Li et al. 2021).",
+    quick_params={"num_iter": 100},
+)
+def ep2d(ctx: ExplainContext, params: EP2DParams) -> MethodOutput:
+    """``num_iter`` forward + backward passes of a batch of ``len(perturb_area)`` clips."""
+    reward_weight = 100.0 if params.reward_weight is None else params.reward_weight
+    growth = 1.0 if params.area_growth is None else params.area_growth
+    setup = Setup("ep2d", per_frame=True, reward_weight=reward_weight, area_growth=growth)
+    return run_extremal(ctx, params, setup)

@@ -1,0 +1,182 @@
+"""Regularisers of extremal perturbations: the area terms and STEP's spatio-temporal core term.
+
+Area (3D-EP and STEP, over the whole padded volume; 2D-EP per frame). The reference sorts the
+randomly permuted mask ``m`` and takes ``mean((sort(m) − r)²)`` with ``r`` = 0…0 1…1 (the last
+``⌊a·V⌋`` ones). Pairing sorted values with ``r`` is the same as pairing each voxel with 1 if it is
+among the ``⌊a·V⌋`` largest (ties broken at random) and 0 otherwise, so the loss is
+``mean((m − top)²)`` with ``top`` found by one selection (``kthvalue``, O(V)) instead of a sort.
+Ties are broken as the reference's random permutation does: the selection key is the mask value
+with a random permutation index in its low bits, so equal values are ordered at random and every
+key is distinct (exactly ``⌊a·V⌋`` voxels are selected).
+
+Core (STEP). The padded mask volume is convolved with a binary ellipsoid (or cylinder) kernel of
+``K_t×s×s`` voxels at stride ``(1, s, s)`` and divided by the kernel sum; the ``top_k`` largest
+responses should be 1 and the others 0::
+
+    top_k = ⌈a·T·Hp·Wp / ⌊K_t·s·s·0.5236⌋⌉,  L_core = mean_top((c − 1)²) + mean_rest(c²)
+
+(0.5236 = π/6, the ellipsoid-to-box volume ratio), with the same random tie-breaking.
+"""
+
+from __future__ import annotations
+
+import math
+from collections.abc import Sequence
+from dataclasses import dataclass
+from typing import Literal
+
+import numpy as np
+import torch
+import torch.nn.functional as F
+from torch import Tensor
+
+CoreShape = Literal["ellipsoid", "cylinder"]
+ELLIPSOID_RATIO = 0.5236
+
+
+def top_mask(values: Tensor, counts: Sequence[int], perm: Tensor) -> Tensor:
+    """Mark the ``counts[r]`` largest entries of each row, ties broken by ``perm``.
+
+    Args:
+        values: ``R×V`` non-negative float32 values.
+        counts: how many entries to mark in each row (clipped to ``[0, V]``).
+        perm: ``V`` or ``R×V`` distinct non-negative integers (e.g. a random permutation); among
+            equal values the larger ``perm`` entry ranks higher.
+
+    Returns:
+        ``R×V`` bool mask with exactly ``counts[r]`` True entries in row ``r``.
+    """
+    r, v = values.shape
+    if len(counts) != r:
+        raise ValueError(f"need one count per row: {r} rows, {len(counts)} counts")
+    bits = values.detach().float().contiguous().view(torch.int32).long() & 0x7FFFFFFF
+    keys = (bits << 32) | perm.long()
+    out = torch.zeros(r, v, dtype=torch.bool, device=values.device)
+    clipped = [min(max(int(c), 0), v) for c in counts]
+    for c in sorted(set(clipped)):
+        if c == 0:
+            continue
+        rows = [i for i, ci in enumerate(clipped) if ci == c]
+        if len(rows) == r:
+            kth = torch.kthvalue(keys, v - c + 1, dim=1).values
+            out = keys >= kth[:, None]
+        else:
+            idx = torch.tensor(rows, device=values.device)
+            sub = keys[idx]
+            kth = torch.kthvalue(sub, v - c + 1, dim=1).values
+            out[idx] = sub >= kth[:, None]
+    return out
+
+
+def area_counts(area: float, size: int) -> int:
+    """Voxels kept for a target area: ``⌊a·size⌋`` (at least 1)."""
+    return max(1, math.floor(area * size))
+
+
+def area_loss(padded: Tensor, areas: Sequence[float], perm: Tensor, per_frame: bool) -> Tensor:
+    """Area term of each mask.
+
+    Args:
+        padded: ``A×T×Hp×Wp`` padded masks in [0, 1].
+        areas: target area of each mask (``A`` values in (0, 1)).
+        perm: ``T·Hp·Wp`` distinct integers (a random permutation) for tie-breaking.
+        per_frame: 2D-EP: every frame keeps ``⌊a·Hp·Wp⌋`` pixels; otherwise the whole volume keeps
+            ``⌊a·T·Hp·Wp⌋`` voxels (3D-EP, STEP).
+
+    Returns:
+        ``A`` losses ``mean((m − top)²)``.
+    """
+    a, t = padded.shape[:2]
+    if per_frame:
+        rows = padded.reshape(a * t, -1)
+        counts = [area_counts(areas[i], rows.shape[1]) for i in range(a) for _ in range(t)]
+        p = perm.reshape(1, t, -1).expand(a, t, -1).reshape(a * t, -1)
+    else:
+        rows = padded.reshape(a, -1)
+        counts = [area_counts(x, rows.shape[1]) for x in areas]
+        p = perm
+    top = top_mask(rows, counts, p)
+    return (rows - top.to(rows.dtype)).square().reshape(a, -1).mean(1)
+
+
+def core_kernel(num_keyframes: int, size: int, shape: CoreShape) -> Tensor:
+    """Binary ``K_t×s×s`` kernel: voxels of the inscribed ellipsoid or cylinder (float32)."""
+    axes = [np.linspace(-1.0, 1.0, n) for n in (num_keyframes, size, size)]
+    zt, zy, zx = np.meshgrid(*axes, indexing="ij")
+    if shape == "ellipsoid":
+        inside = zt**2 + zy**2 + zx**2 <= 1.0
+    elif shape == "cylinder":
+        inside = zy**2 + zx**2 <= 1.0
+    else:
+        raise ValueError(f"core_shape must be 'ellipsoid' or 'cylinder', got {shape!r}")
+    return torch.from_numpy(inside.astype(np.float32))
+
+
+@dataclass(frozen=True)
+class CoreSpec:
+    """STEP's core term for one mask volume shape.
+
+    Attributes:
+        num_keyframes: temporal extent ``K_t`` of the kernel (frames).
+        size: spatial extent ``s`` of the kernel and its stride (pixels).
+        shape: ``ellipsoid`` or ``cylinder``.
+    """
+
+    num_keyframes: int
+    size: int
+    shape: CoreShape = "ellipsoid"
+
+    def num_responses(self, padded_shape: tuple[int, int, int]) -> int:
+        """Responses per mask for a ``T×Hp×Wp`` padded volume."""
+        t, hp, wp = padded_shape
+        s = self.size
+        return (t - self.num_keyframes + 1) * ((hp - s) // s + 1) * ((wp - s) // s + 1)
+
+    def top_k(self, area: float, padded_shape: tuple[int, int, int]) -> int:
+        """``⌈a·T·Hp·Wp / ⌊K_t·s·s·0.5236⌋⌉`` responses pushed to 1 (the reference's budget)."""
+        t, hp, wp = padded_shape
+        ones = max(1, int(self.num_keyframes * self.size * self.size * ELLIPSOID_RATIO))
+        return math.ceil(area * t * hp * wp / ones)
+
+
+class CoreLoss:
+    """STEP's core term for masks of one shape.
+
+    Args:
+        spec: kernel description.
+        padded_shape: ``(T, Hp, Wp)`` of the padded mask volume.
+        areas: target area of each mask.
+        device: device of the kernel.
+    """
+
+    def __init__(
+        self,
+        spec: CoreSpec,
+        padded_shape: tuple[int, int, int],
+        areas: Sequence[float],
+        device: torch.device | str = "cpu",
+    ) -> None:
+        self.spec = spec
+        self.kernel = core_kernel(spec.num_keyframes, spec.size, spec.shape).to(device)
+        self.kernel_sum = float(self.kernel.sum())
+        self.num_responses = spec.num_responses(padded_shape)
+        if self.num_responses < 1:
+            raise ValueError(
+                f"the core kernel ({spec.num_keyframes}×{spec.size}×{spec.size}) does not fit the "
+                f"padded mask volume {padded_shape}"
+            )
+        self.top_k = [min(spec.top_k(a, padded_shape), self.num_responses) for a in areas]
+
+    def responses(self, padded: Tensor) -> Tensor:
+        """``A×T×Hp×Wp`` → ``A×R`` normalised kernel responses in [0, 1]."""
+        s = self.spec.size
+        c = F.conv3d(padded.unsqueeze(1), self.kernel[None, None], stride=(1, s, s))
+        return c.reshape(padded.shape[0], -1) / self.kernel_sum
+
+    def __call__(self, padded: Tensor, perm: Tensor) -> Tensor:
+        """Core loss of each mask: ``A×T×Hp×Wp`` and ``R`` tie-breaking integers → ``A``."""
+        c = self.responses(padded)
+        top = top_mask(c, self.top_k, perm).to(c.dtype)
+        k = torch.tensor(self.top_k, dtype=c.dtype, device=c.device)
+        rest = (self.num_responses - k).clamp(min=1)
+        return ((c - 1).square() * top).sum(1) / k + (c.square() * (1 - top)).sum(1) / rest

@@ -1,0 +1,121 @@
+"""The perturbation operator of extremal perturbations: a per-frame blur (or fade) pyramid.
+
+The clip is turned once into ``L = 8`` levels (TorchRay's ``Perturbation``):
+
+* ``blur``: ``y_l = GaussianBlur(x, σ_l)``, ``σ_l = (1 − l/(L−1)) · max_blur``, per frame;
+* ``fade``: ``y_l = x · l/(L−1)`` (towards 0 in model-input space, i.e. the dataset mean colour
+  for a normalised model, black for a plain one).
+
+A mask value ``m ∈ [0, 1]`` selects ``w = (L−1)·m``, ``k = ⌊w⌋`` and blends
+``x' = y_k + (w − k)·(y_{k+1} − y_k)``: ``m = 1`` keeps the pixel, ``m = 0`` gives the strongest
+blur (or 0). The pyramid and its level differences are computed once per explanation; applying a
+mask is two gathers and one multiply-add, with a hand-written backward
+``∂x'/∂m = (L−1)·(y_{k+1} − y_k)`` (zero at ``m = 1``, as in the reference).
+
+Blur border: TorchRay pads with zeros; here each output pixel is a weighted mean of the pixels
+inside the frame (the Gaussian renormalised at the border), so a blurred border keeps its colour
+instead of fading to 0.
+"""
+
+from __future__ import annotations
+
+import math
+from typing import Any, Literal
+
+import torch
+from torch import Tensor
+
+PerturbationType = Literal["blur", "fade"]
+NUM_LEVELS = 8
+
+
+def blur_matrix(n: int, sigma: float, device: torch.device | str = "cpu") -> Tensor:
+    """``n×n`` matrix ``G`` such that ``G @ v`` blurs ``v`` with a Gaussian of std ``sigma``.
+
+    The kernel is truncated at ``⌈4σ⌉`` (as TorchRay's ``imsmooth``) and each row is renormalised
+    over the pixels inside the frame. ``sigma = 0`` gives the identity.
+    """
+    if sigma <= 0:
+        return torch.eye(n, device=device)
+    i = torch.arange(n, dtype=torch.float64)
+    d = i[:, None] - i[None, :]
+    g = torch.exp(-(d**2) / (2.0 * sigma**2)) * (d.abs() <= math.ceil(4 * sigma))
+    return (g / g.sum(1, keepdim=True)).float().to(device)
+
+
+def blur_frames(x: Tensor, sigma: float) -> Tensor:
+    """Gaussian blur of every frame: ``(…, H, W)`` → same shape (see :func:`blur_matrix`)."""
+    if sigma <= 0:
+        return x
+    h, w = x.shape[-2:]
+    gh = blur_matrix(h, sigma, x.device).to(x.dtype)
+    gw = blur_matrix(w, sigma, x.device).to(x.dtype)
+    return gh @ x @ gw.T
+
+
+class _Blend(torch.autograd.Function):
+    """``mask A×V`` → ``y_k + f·d_k`` as ``A×C×V`` (pyramid ``L×C×V``, differences ``L×C×V``)."""
+
+    @staticmethod
+    def forward(ctx: Any, mask: Tensor, levels: Tensor, diffs: Tensor) -> Tensor:  # type: ignore[override]
+        top = levels.shape[0] - 1
+        w = mask * top
+        k = w.floor().clamp_(0, top)
+        f = (w - k).unsqueeze(1)  # A×1×V
+        a, c, v = mask.shape[0], levels.shape[1], levels.shape[2]
+        idx = k.long().unsqueeze(1).expand(a, c, v)
+        d = torch.gather(diffs, 0, idx)
+        out = torch.gather(levels, 0, idx).addcmul_(f, d)
+        ctx.save_for_backward(d)
+        ctx.top = top
+        return out
+
+    @staticmethod
+    def backward(ctx: Any, g: Tensor) -> tuple[Tensor, None, None]:  # type: ignore[override]
+        (d,) = ctx.saved_tensors
+        return (g * d).sum(1) * ctx.top, None, None
+
+
+class Perturbation:
+    """Precomputed pyramid of one clip; :meth:`apply` perturbs it with a batch of masks.
+
+    Args:
+        x: the clip, ``C×T×H×W`` in model-input space.
+        kind: ``"blur"`` or ``"fade"``.
+        max_blur: σ of the strongest blur level in pixels (blur only).
+        num_levels: pyramid levels ``L`` (≥ 2).
+    """
+
+    def __init__(
+        self,
+        x: Tensor,
+        kind: PerturbationType = "blur",
+        max_blur: float = 20.0,
+        num_levels: int = NUM_LEVELS,
+    ) -> None:
+        if kind not in ("blur", "fade"):
+            raise ValueError(f"perturbation type must be 'blur' or 'fade', got {kind!r}")
+        if num_levels < 2:
+            raise ValueError(f"num_levels must be >= 2, got {num_levels}")
+        self.kind = kind
+        self.shape = tuple(x.shape)
+        c = x.shape[0]
+        x = x.detach()
+        with torch.no_grad():
+            ts = torch.linspace(0.0, 1.0, num_levels).tolist()
+            if kind == "blur":
+                ys = [blur_frames(x, (1.0 - t) * max_blur) for t in ts]
+            else:
+                ys = [x * t for t in ts]
+            levels = torch.stack(ys).reshape(num_levels, c, -1).contiguous()
+            diffs = torch.zeros_like(levels)
+            diffs[:-1] = levels[1:] - levels[:-1]
+        self.levels = levels  # L×C×(T·H·W)
+        self.diffs = diffs  # L×C×(T·H·W), last level 0
+
+    def apply(self, mask: Tensor) -> Tensor:
+        """Perturb the clip with masks ``A×T×H×W`` in [0, 1] → ``A×C×T×H×W`` (differentiable)."""
+        a = mask.shape[0]
+        c, t, h, w = self.shape
+        out = _Blend.apply(mask.reshape(a, -1), self.levels, self.diffs)
+        return out.reshape(a, c, t, h, w)

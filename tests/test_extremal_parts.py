@@ -1,0 +1,338 @@
+"""The parts of 2D-EP / 3D-EP / STEP against plain reference implementations written here."""
+
+from __future__ import annotations
+
+import math
+from fractions import Fraction
+
+import numpy as np
+import pytest
+import torch
+import torch.nn.functional as F
+from scipy.ndimage import gaussian_filter1d
+
+from vidxai.core.registry import get_method
+from vidxai.errors import ParameterError
+from vidxai.extremal.losses import CoreLoss, CoreSpec, area_loss, core_kernel, top_mask
+from vidxai.extremal.mask import MaskGrid, SmoothMaskGenerator, _SmaxPool, smooth_kernel
+from vidxai.extremal.perturbation import Perturbation, blur_frames, blur_matrix
+from vidxai.extremal.reward import log_reward
+
+# ------------------------------------------------------------------ smooth mask
+
+
+def torchray_mask(params: torch.Tensor, size: int, step: int, sigma: float) -> torch.Tensor:
+    """TorchRay's MaskGenerator formula (unfold, nearest upsampling, weights, smax), square."""
+    margin = sigma
+    padding = 1 + math.ceil((margin + sigma) / step)
+    radius = 1 + math.ceil(sigma / step)
+    k = 2 * radius + 1
+    mid = math.ceil(size / step) + 2 * padding - k + 1
+    up = step * mid
+    out = up - step + 1
+    uy, ux = torch.meshgrid(torch.arange(out).float(), torch.arange(out).float(), indexing="ij")
+    weight = torch.zeros(k * k, out, out)
+    for ky in range(k):
+        for kx in range(k):
+            iy = torch.floor(uy / step) + ky - padding
+            ix = torch.floor(ux / step) + kx - padding
+            d = torch.sqrt((uy - margin - step * iy) ** 2 + (ux - margin - step * ix) ** 2)
+            weight[ky * k + kx] = smooth_kernel(d / sigma)
+    u = F.unfold(params.unsqueeze(1), (k, k), padding=padding).reshape(-1, k * k, mid, mid)
+    u = F.interpolate(u, size=(up, up), mode="nearest")[:, :, :out, :out]
+    v = weight * u
+    return (v * torch.softmax(20 * v, 1)).sum(1).clamp(0, 1)
+
+
+def direct_mask(params: torch.Tensor, size: tuple[int, int], step: int, sigma: float):
+    """Each padded pixel: smax over its K×K neighbour parameters (zero outside the grid)."""
+    h, w = params.shape[1:]
+    r = round(sigma)
+    hp, wp = size[0] + 2 * r, size[1] + 2 * r
+    radius = 1 + math.ceil(sigma / step)
+    padding = 1 + math.ceil(2 * sigma / step)
+    uy = torch.arange(hp)[:, None].expand(hp, wp)
+    ux = torch.arange(wp)[None, :].expand(hp, wp)
+    vs = []
+    for ky in range(2 * radius + 1):
+        for kx in range(2 * radius + 1):
+            iy = uy // step + ky - padding
+            ix = ux // step + kx - padding
+            ok = (iy >= 0) & (iy < h) & (ix >= 0) & (ix < w)
+            p = params[:, iy.clamp(0, h - 1), ix.clamp(0, w - 1)] * ok
+            d = torch.sqrt(
+                (uy - sigma - step * iy).double() ** 2 + (ux - sigma - step * ix).double() ** 2
+            )
+            vs.append(p.double() * smooth_kernel(d / sigma))
+    v = torch.stack(vs, 1)
+    return (v * torch.softmax(20 * v, 1)).sum(1).clamp(0, 1)
+
+
+def test_grid_of_the_reference_setting():
+    g = MaskGrid((112, 112), 7, 11.0)
+    assert g.param_shape == (16, 16)
+    assert g.padded_shape == (134, 134)
+    assert (g.kernel_size, g.padding, g.cells) == (7, 5, (20, 20))
+
+
+def test_mask_matches_torchray_at_112():
+    gen = torch.Generator().manual_seed(0)
+    p = torch.rand(2, 16, 16, generator=gen)
+    mask, padded = SmoothMaskGenerator(MaskGrid((112, 112), 7, 11.0)).generate(p)
+    ref = torchray_mask(p, 112, 7, 11.0)
+    assert padded.shape == (2, 134, 134) and mask.shape == (2, 112, 112)
+    torch.testing.assert_close(padded, ref, atol=2e-6, rtol=0)
+    torch.testing.assert_close(mask, ref[:, 11:123, 11:123], atol=2e-6, rtol=0)
+
+
+@pytest.mark.parametrize(
+    ("size", "step", "sigma"), [((32, 40), 2, 3.14), ((20, 20), 3, 5.0), ((9, 13), 1, 1.6)]
+)
+def test_mask_matches_direct_definition(size, step, sigma):
+    grid = MaskGrid(size, step, sigma)
+    gen = torch.Generator().manual_seed(1)
+    p = torch.rand(3, *grid.param_shape, generator=gen)
+    p[0] = 1.0  # ties everywhere
+    p[1, 0] = 0.0
+    _, padded = SmoothMaskGenerator(grid).generate(p)
+    ref = direct_mask(p, size, step, sigma)
+    torch.testing.assert_close(padded.double(), ref, atol=3e-6, rtol=0)
+
+
+def test_mask_gradient_matches_autograd_of_reference():
+    gen = torch.Generator().manual_seed(2)
+    p = torch.rand(2, 16, 16, generator=gen, requires_grad=True)
+    w = torch.randn(2, 134, 134, generator=gen)
+    _, padded = SmoothMaskGenerator(MaskGrid((112, 112), 7, 11.0)).generate(p)
+    (g_ours,) = torch.autograd.grad((padded * w).sum(), p)
+    (g_ref,) = torch.autograd.grad((torchray_mask(p, 112, 7, 11.0) * w).sum(), p)
+    torch.testing.assert_close(g_ours, g_ref, atol=1e-3, rtol=1e-4)
+
+
+def test_smax_backward_passes_gradcheck():
+    gen = torch.Generator().manual_seed(3)
+    u = torch.rand(2, 9, 5, generator=gen, dtype=torch.float64, requires_grad=True)
+    wt = torch.rand(4, 9, generator=gen, dtype=torch.float64)
+    assert torch.autograd.gradcheck(lambda z: _SmaxPool.apply(z, wt, "eager"), (u,))
+
+
+def test_mask_stays_in_unit_interval_and_rejects_bad_shapes():
+    grid = MaskGrid((24, 24), 3, 4.0)
+    gen = SmoothMaskGenerator(grid)
+    m, padded = gen.generate(torch.rand(4, *grid.param_shape))
+    assert float(padded.min()) >= 0 and float(padded.max()) <= 1
+    assert m.shape == (4, 24, 24)
+    with pytest.raises(ValueError, match="expected parameters"):
+        gen.generate(torch.rand(4, 5, 5))
+
+
+# ------------------------------------------------------------------ perturbation
+
+
+def test_blur_matrix_is_a_normalised_truncated_gaussian():
+    g = blur_matrix(60, 3.0)
+    torch.testing.assert_close(g.sum(1), torch.ones(60))
+    impulse = np.zeros(60)
+    impulse[30] = 1.0
+    expected = gaussian_filter1d(impulse, 3.0, mode="constant", truncate=4.0)
+    torch.testing.assert_close(g[:, 30].double(), torch.from_numpy(expected), atol=1e-6, rtol=0)
+    assert torch.equal(blur_matrix(7, 0.0), torch.eye(7))
+
+
+def test_blur_frames_keeps_constants_and_matches_separable_filter():
+    x = torch.full((2, 3, 20, 30), 0.7)
+    torch.testing.assert_close(blur_frames(x, 5.0), x)
+    gen = torch.Generator().manual_seed(4)
+    y = torch.rand(20, 30, generator=gen, dtype=torch.float64)
+    ours = blur_frames(y.float(), 1.5).double()
+    ref = gaussian_filter1d(gaussian_filter1d(y.numpy(), 1.5, 0, truncate=4.0), 1.5, 1, truncate=4)
+    inner = (slice(7, 13), slice(7, 23))  # farther than 4σ from every border
+    torch.testing.assert_close(ours[inner], torch.from_numpy(ref)[inner], atol=1e-5, rtol=0)
+
+
+def test_fade_is_x_times_mask():
+    gen = torch.Generator().manual_seed(5)
+    x = torch.randn(3, 4, 6, 5, generator=gen)
+    m = torch.rand(2, 4, 6, 5, generator=gen)
+    out = Perturbation(x, "fade").apply(m)
+    torch.testing.assert_close(out, x[None] * m[:, None], atol=1e-6, rtol=1e-5)
+
+
+def test_blur_levels_and_blending():
+    gen = torch.Generator().manual_seed(6)
+    x = torch.rand(3, 2, 16, 16, generator=gen)
+    pert = Perturbation(x, "blur", max_blur=4.0)
+    ones = torch.ones(1, 2, 16, 16)
+    torch.testing.assert_close(pert.apply(ones)[0], x)
+    torch.testing.assert_close(pert.apply(0 * ones)[0], blur_frames(x, 4.0))
+    lvl3 = blur_frames(x, (1 - 3 / 7) * 4.0)
+    torch.testing.assert_close(pert.apply(ones * 3 / 7)[0], lvl3, atol=1e-5, rtol=0)
+    lvl4 = blur_frames(x, (1 - 4 / 7) * 4.0)
+    torch.testing.assert_close(pert.apply(ones * 3.5 / 7)[0], (lvl3 + lvl4) / 2, atol=1e-5, rtol=0)
+
+
+def test_blend_gradient_gradcheck_and_zero_at_one():
+    gen = torch.Generator().manual_seed(7)
+    x = torch.rand(2, 2, 5, 5, generator=gen, dtype=torch.float64)
+    pert = Perturbation(x, "blur", max_blur=2.0)
+    m = (torch.rand(3, 2, 5, 5, generator=gen, dtype=torch.float64) * 0.9 + 0.05).requires_grad_()
+    assert torch.autograd.gradcheck(pert.apply, (m,))
+    one = torch.ones(1, 2, 5, 5, dtype=torch.float64, requires_grad=True)
+    (g,) = torch.autograd.grad(pert.apply(one).sum(), one)
+    assert torch.equal(g, torch.zeros_like(g))  # as the reference: y_{k+1} = y_k at the top
+
+
+def test_perturbation_rejects_unknown_type():
+    with pytest.raises(ValueError, match="blur"):
+        Perturbation(torch.zeros(3, 2, 4, 4), "noise")  # type: ignore[arg-type]
+
+
+# ------------------------------------------------------------------ reward
+
+
+def test_rewards_match_their_formulas():
+    logits = torch.tensor([[2.0, 0.0, -1.0], [0.5, 1.5, 0.0], [0.0, 0.0, 3.0], [1.0, 1.0, 1.0]])
+    p = torch.softmax(logits, 1)[:, 0]
+    r, prob = log_reward(logits, 0, "preserve", 4)
+    torch.testing.assert_close(r, -torch.log(p))
+    torch.testing.assert_close(prob, p)
+    r, _ = log_reward(logits, 0, "delete", 4)
+    torch.testing.assert_close(r, -torch.log(1 - p))
+    r, prob = log_reward(logits, 0, "dual", 2)
+    torch.testing.assert_close(r, -torch.log(p[:2]) - torch.log(1 - p[2:]))
+    torch.testing.assert_close(prob, p[:2])
+    big = torch.tensor([[60.0, 0.0]])  # 1 − p underflows in float32; the log form does not
+    assert torch.isfinite(log_reward(big, 0, "delete", 1)[0]).all()
+
+
+# ------------------------------------------------------------------ area and core terms
+
+
+def sorted_top(values: torch.Tensor, n: int, perm: torch.Tensor) -> set[int]:
+    order = sorted(range(len(values)), key=lambda i: (float(values[i]), int(perm[i])))
+    return set(order[len(values) - n :])
+
+
+def test_top_mask_selects_the_largest_with_permutation_tie_breaks():
+    gen = torch.Generator().manual_seed(8)
+    v = torch.tensor([0.5, 0.2, 0.5, 0.9, 0.5, 0.0, -0.0, 0.5])
+    perm = torch.randperm(8, generator=gen)
+    for n in range(9):
+        top = top_mask(v[None], [n], perm)[0]
+        assert int(top.sum()) == n
+        assert set(torch.nonzero(top).flatten().tolist()) == sorted_top(v, n, perm)
+    rows = torch.rand(3, 50, generator=gen).round(decimals=1)
+    perm = torch.randperm(50, generator=gen)
+    top = top_mask(rows, [5, 20, 5], perm)
+    for i, n in enumerate([5, 20, 5]):
+        assert set(torch.nonzero(top[i]).flatten().tolist()) == sorted_top(rows[i], n, perm)
+
+
+def test_ties_are_broken_uniformly():
+    counts = torch.zeros(6)
+    gen = torch.Generator().manual_seed(9)
+    for _ in range(600):
+        counts += top_mask(torch.ones(1, 6), [2], torch.randperm(6, generator=gen))[0]
+    assert counts.sum() == 1200
+    assert counts.min() > 150 and counts.max() < 250  # 200 each in expectation
+
+
+def reference_area_loss(m: torch.Tensor, a: float) -> torch.Tensor:
+    """The reference: (permute,) sort, compare with 0…0 1…1 (the value ignores tie order)."""
+    s = m.flatten().sort().values
+    r = torch.zeros_like(s)
+    r[len(s) - math.floor(a * len(s)) :] = 1
+    return ((s - r) ** 2).mean()
+
+
+def test_area_loss_equals_sorting_reference_volume_and_frames():
+    gen = torch.Generator().manual_seed(10)
+    m = torch.rand(2, 3, 6, 7, generator=gen).round(decimals=1)
+    perm = torch.randperm(3 * 6 * 7, generator=gen)
+    ours = area_loss(m, [0.1, 0.3], perm, per_frame=False)
+    for i, a in enumerate([0.1, 0.3]):
+        torch.testing.assert_close(ours[i], reference_area_loss(m[i], a))
+    ours = area_loss(m, [0.1, 0.3], perm, per_frame=True)
+    for i, a in enumerate([0.1, 0.3]):
+        frames = [reference_area_loss(m[i, t], a) for t in range(3)]
+        torch.testing.assert_close(ours[i], torch.stack(frames).mean())
+
+
+def test_area_loss_gradient_is_two_m_minus_top_over_v():
+    m = torch.tensor([[[[0.1, 0.8], [0.4, 0.3]]]], requires_grad=True)  # 1×1×2×2
+    loss = area_loss(m, [0.5], torch.arange(4), per_frame=False)
+    (g,) = torch.autograd.grad(loss.sum(), m)
+    top = torch.tensor([[[[0.0, 1.0], [1.0, 0.0]]]])
+    torch.testing.assert_close(g, 2 * (m.detach() - top) / 4)
+
+
+def test_core_kernels():
+    e = core_kernel(8, 11, "ellipsoid")
+    c = core_kernel(8, 11, "cylinder")
+    assert e.shape == c.shape == (8, 11, 11)
+    assert torch.equal(c[0], c[7]) and torch.equal(c[0], c[3])
+    assert e[3:5, 5, 5].all() and not e[0, 0, 0] and not e[0, 5, 0]
+    assert e.sum() < c.sum() and torch.equal(e, e.flip(0)) and torch.equal(e, e.flip(2))
+    # grid points at linspace(−1, 1, n) per axis inside the unit ball (exact rationals)
+    inside = sum(
+        Fraction(2 * t - 7, 7) ** 2 + Fraction(2 * y - 10, 10) ** 2 + Fraction(2 * x - 10, 10) ** 2
+        <= 1
+        for t in range(8)
+        for y in range(11)
+        for x in range(11)
+    )
+    assert int(e.sum()) == inside
+
+
+def test_core_top_k_of_the_reference_setting():
+    assert CoreSpec(8, 11).top_k(0.1, (16, 134, 134)) == 57
+    assert CoreSpec(8, 11).num_responses((16, 134, 134)) == 9 * 12 * 12
+
+
+def test_core_loss_equals_sorting_reference():
+    gen = torch.Generator().manual_seed(11)
+    spec = CoreSpec(3, 4, "ellipsoid")
+    padded = torch.rand(2, 5, 13, 9, generator=gen)
+    loss = CoreLoss(spec, (5, 13, 9), [0.1, 0.4])
+    perm = torch.randperm(loss.num_responses, generator=gen)
+    ours = loss(padded, perm)
+    kern = core_kernel(3, 4, "ellipsoid")
+    for i, a in enumerate([0.1, 0.4]):
+        resp = []
+        for t in range(3):
+            for y in range(3):
+                for x in range(2):
+                    patch = padded[i, t : t + 3, 4 * y : 4 * y + 4, 4 * x : 4 * x + 4]
+                    resp.append((patch * kern).sum() / kern.sum())
+        c = torch.stack(resp)[perm].sort(descending=True).values
+        k = min(spec.top_k(a, (5, 13, 9)), len(c))
+        ref = ((c[:k] - 1) ** 2).mean() + ((c[k:]) ** 2).mean()
+        torch.testing.assert_close(ours[i], ref)
+
+
+# ------------------------------------------------------------------ parameters
+
+
+@pytest.mark.parametrize("method", ["ep2d", "ep3d", "step"])
+def test_parameters_parse_and_validate(method):
+    spec = get_method(method)
+    params = spec.parse_params({"perturb_area": "0.05,0.1", "num_iter": "7"})
+    assert params.perturb_area == (0.05, 0.1) and params.num_iter == 7
+    assert spec.params(perturb_area=0.2).perturb_area == (0.2,)
+    for bad in ({"perturb_area": 0.0}, {"perturb_area": (0.1, 1.0)}, {"perturb_area": -0.5}):
+        with pytest.raises(ParameterError, match="between 0 and 1"):
+            spec.parse_params(bad)
+    with pytest.raises(ParameterError, match="num_iter"):
+        spec.parse_params({"num_iter": 0})
+    with pytest.raises(ParameterError, match="perturb_type"):
+        spec.parse_params({"perturb_type": "noise"})
+    with pytest.raises(ParameterError, match="learning_rate"):
+        spec.parse_params({"learning_rate": 0})
+
+
+def test_step_parameters_validate():
+    spec = get_method("step")
+    with pytest.raises(ParameterError, match="num_keyframes"):
+        spec.parse_params({"num_keyframes": 0})
+    with pytest.raises(ParameterError, match="core_shape"):
+        spec.parse_params({"core_shape": "cube"})
