@@ -14,16 +14,17 @@ from vidxai.cli._common import write_summary
 _GAME_METRICS = ("deletion", "insertion", "pointing_game")
 
 
-def _evaluate(model: Any, clip: Any, explanation: Any) -> dict[str, Any]:
-    """Deletion/insertion AUC and pointing game, when the metrics module is available."""
-    try:
-        from vidxai.metrics import evaluate
-    except ImportError:
-        return {}
+def _evaluate(model: Any, clip: Any, explanation: Any) -> tuple[dict[str, Any], dict[str, Any]]:
+    """Deletion/insertion AUC and the pointing game against the clip's evidence mask.
+
+    Returns ``(scores, curves)``.
+    """
+    from vidxai.metrics import evaluate
+
     result = evaluate(
         model, clip.frames, explanation, metrics=list(_GAME_METRICS), ground_truth=clip.mask
     )
-    return {name: result.scores.get(name) for name in _GAME_METRICS}
+    return {name: result.scores.get(name) for name in _GAME_METRICS}, dict(result.curves)
 
 
 def _fmt(value: Any) -> str:
@@ -43,7 +44,7 @@ def run_demo(
     """
     import vidxai
     from vidxai import viz as vz
-    from vidxai.data.synthetic import make_clip
+    from vidxai.data.synthetic import CLASS_NAMES, make_clip
     from vidxai.errors import UnsupportedModelError
     from vidxai.models.zoo import load_model
 
@@ -55,7 +56,9 @@ def run_demo(
     sections: list[dict[str, Any]] = []
     for i in range(n_clips):
         clip = make_clip(i)
-        maps = {}
+        maps: dict[str, Any] = {}
+        curves: dict[str, Any] = {}
+        gifs: list[dict[str, Any]] = []
         for spec in specs:
             if spec.quick_params and i == 0:
                 settings = ", ".join(f"{k}={v}" for k, v in spec.quick_params.items())
@@ -74,6 +77,8 @@ def run_demo(
             write_summary(exp, out_dir / f"{stem}.json")
             maps[spec.name] = exp
             gif = vz.save_overlay(out_dir / f"{stem}.gif", clip.frames, exp, 8.0, options)
+            gifs.append({"path": gif.name, "caption": spec.name})
+            scores, curves[spec.name] = _evaluate(model, clip, exp)
             row = {
                 "clip": i,
                 "label": clip.label,
@@ -83,20 +88,39 @@ def run_demo(
                 "n_forward": exp.n_forward,
                 "n_backward": exp.n_backward,
                 "seconds": seconds,
-                **_evaluate(model, clip, exp),
+                **scores,
                 "gif": gif.name,
             }
             rows.append(row)
             if progress:
                 click.echo("  " + "  ".join(f"{k}={_fmt(v)}" for k, v in row.items() if k != "gif"))
         grid = vz.frame_grid(out_dir / f"clip{i}_grid.png", clip.frames, maps, options=options)
-        sections.append({"title": f"Clip {i} (true class {clip.label})", "images": [grid]})
+        games = vz.plot_deletion_insertion(
+            out_dir / f"clip{i}_games.png", curves, title=f"clip {i}: deletion / insertion"
+        )
+        sections.append(
+            {
+                "title": f"Clip {i}: true class {CLASS_NAMES[clip.label]}",
+                "text": "Rows: methods; columns: sampled frames. The evidence is the red square "
+                "while it moves; the coloured discs are distractors.",
+                "images": [grid, games, *gifs],
+            }
+        )
     table = out_dir / "summary.csv"
     with table.open("w", newline="") as fh:
         writer = csv.DictWriter(fh, fieldnames=list(rows[0]) if rows else ["method"])
         writer.writeheader()
         writer.writerows(rows)
-    sections.insert(0, {"title": "Summary", "table": rows})
+    sections.insert(
+        0,
+        {
+            "title": "Summary (mean over clips)",
+            "text": "deletion: AUC of the target probability as the most relevant voxels are "
+            "removed (lower is better); insertion: as they are restored (higher is better); "
+            "pointing_game: share of clips whose attribution peak lies on the evidence.",
+            "table": _mean_rows(rows),
+        },
+    )
     vz.write_html_report(out_dir, "vidxai demo", sections)
     return rows
 
@@ -117,17 +141,28 @@ def command(out_dir: Path, n_clips: int, methods: str | None, quiet: bool) -> No
     click.echo(f"wrote {out_dir}/summary.csv and {out_dir}/report.html")
 
 
-def _table(rows: list[dict[str, Any]]) -> str:
-    """Mean per method over clips: score, passes, seconds, AUCs, pointing accuracy."""
+_COLUMNS = ("score", "n_forward", "n_backward", "seconds", *_GAME_METRICS)
+
+
+def _mean_rows(rows: list[dict[str, Any]]) -> list[dict[str, Any]]:
+    """One row per method: the mean of each column over clips (None where nothing is known)."""
     by_method: dict[str, list[dict[str, Any]]] = {}
     for row in rows:
         by_method.setdefault(row["method"], []).append(row)
-    cols = ["score", "n_forward", "n_backward", "seconds", "deletion", "insertion", "pointing_game"]
-    lines = ["method".ljust(24) + "".join(c.rjust(14) for c in cols)]
+    out = []
     for method, rs in by_method.items():
-        cells = []
-        for col in cols:
+        mean: dict[str, Any] = {"method": method}
+        for col in _COLUMNS:
             vals = [float(r[col]) for r in rs if r.get(col) is not None]
-            cells.append(f"{sum(vals) / len(vals):.3f}".rjust(14) if vals else "-".rjust(14))
-        lines.append(method.ljust(24) + "".join(cells))
+            mean[col] = round(sum(vals) / len(vals), 4) if vals else None
+        out.append(mean)
+    return out
+
+
+def _table(rows: list[dict[str, Any]]) -> str:
+    """The per-method means as aligned text."""
+    lines = ["method".ljust(24) + "".join(c.rjust(14) for c in _COLUMNS)]
+    for mean in _mean_rows(rows):
+        cells = ["-" if mean[c] is None else f"{mean[c]:.3f}" for c in _COLUMNS]
+        lines.append(mean["method"].ljust(24) + "".join(c.rjust(14) for c in cells))
     return "\n".join(lines)
