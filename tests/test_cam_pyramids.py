@@ -94,13 +94,14 @@ def test_outputs_final_map_and_tubes():
     # one tube per selected kernel: conv2/0 → conv1 channel 0 map; conv1/0 → video channel 0
     assert exp.extras["tube_index"] == [["conv2", 0], ["conv1", 0]]
     tubes = exp.extras["tubes"]
-    assert tubes.shape == (2, 4, 6, 6)
+    assert list(tubes) == ["conv2_k0", "conv1_k0"]
+    assert all(t.shape == (4, 6, 6) for t in tubes.values())
 
     def mm(v):
         return (v - v.min()) / (v.max() - v.min())
 
-    assert torch.allclose(tubes[0], mm(hidden[0, 0]), atol=1e-6)
-    assert torch.allclose(tubes[1], mm(x[0, 0]), atol=1e-6)
+    assert torch.allclose(tubes["conv2_k0"], mm(hidden[0, 0]), atol=1e-6)
+    assert torch.allclose(tubes["conv1_k0"], mm(x[0, 0]), atol=1e-6)
     capped = api.explain(
         net,
         clip,
@@ -171,8 +172,8 @@ def test_runs_on_a_residual_3d_cnn(tiny_clip):
     # the residual join of layer4.1 makes layer4.0's convolutions producers too
     assert "layer4.0.conv2.0" in graph["roots"] and "layer4.0.downsample.0" in graph["roots"]
     assert graph["producers"]["layer4.1.conv2.0"] == ["layer4.1.conv1.0"]
-    assert exp.extras["tubes"].shape == (8, 4, 32, 32)
-    tubes = exp.extras["tubes"]
+    tubes = torch.stack(list(exp.extras["tubes"].values()))
+    assert tubes.shape == (8, 4, 32, 32)
     assert float(tubes.min()) >= 0 and float(tubes.max()) <= 1
 
 

@@ -40,7 +40,7 @@ class ClassFeaturePyramidsParams:
     threshold: float = 0.6
     depth: int = 3
     layer: str | None = None
-    max_tubes: int | None = 64
+    max_tubes: int | None = 16
 
     def __post_init__(self) -> None:
         if not 0.0 <= self.threshold <= 1.0:
@@ -59,7 +59,8 @@ class ClassFeaturePyramidsParams:
 )
 def class_feature_pyramids(ctx: ExplainContext, params: ClassFeaturePyramidsParams) -> MethodOutput:
     """Two forward passes, no gradients. Extras: ``graph`` (JSON-able), ``tubes``
-    (``K×T×H×W``), ``tube_index`` (``[layer, kernel]`` per tube)."""
+    (``"<layer>_k<kernel>" → T×H×W`` map, min-max normalised; the CLI writes one overlay per
+    tube) and ``tube_index`` (``[layer, kernel]`` per tube, same order)."""
     cls = require_class_target(ctx, "class_feature_pyramids")
     head = find_linear_head(ctx, params.layer, "class_feature_pyramids")
     class_weights = minmax(head.weight[cls].unsqueeze(0))[0]
@@ -98,7 +99,7 @@ def class_feature_pyramids(ctx: ExplainContext, params: ClassFeaturePyramidsPara
     )
     if params.max_tubes is not None:
         ranked = ranked[: params.max_tubes]
-    tubes = []
+    tubes = {}
     index = []
     for _, _, layer, kernel in ranked:
         node = nodes[layer][kernel]
@@ -107,7 +108,7 @@ def class_feature_pyramids(ctx: ExplainContext, params: ClassFeaturePyramidsPara
         raw = pyramid_tube(convs[layer], node.children)
         layout = infer_layout(tuple(raw.shape), tuple(ctx.x.shape))
         vol = to_volume(raw, layout, int(ctx.x.shape[0]))
-        tubes.append(minmax(upsample(vol[:, 0], size))[0])  # type: ignore[arg-type]
+        tubes[f"{layer}_k{kernel}"] = minmax(upsample(vol[:, 0], size))[0]  # type: ignore[arg-type]
         index.append([layer, kernel])
 
     graph = {
@@ -134,7 +135,7 @@ def class_feature_pyramids(ctx: ExplainContext, params: ClassFeaturePyramidsPara
         "layer": head.capture.name,
         "head": head.name,
         "graph": graph,
-        "tubes": torch.stack(tubes) if tubes else torch.zeros((0, *size)),
+        "tubes": tubes,
         "tube_index": index,
     }
     return MethodOutput(upsample(cam, size)[0], extras)  # type: ignore[arg-type]
