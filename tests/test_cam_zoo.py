@@ -96,3 +96,19 @@ def test_token_layout_puts_each_patch_in_its_cell(models, name, tubelet):
             assert energy.shape == (4 // tubelet, 2, 2)
             hot = (energy > 1e-6).nonzero().tolist()
             assert hot == [[t, h, w]], (name, (t, h, w), hot)
+
+
+@pytest.mark.parametrize("method", ["gradcam", "saliency_tubes", "scorecam"])
+def test_cams_point_at_the_evidence_on_the_trained_demo_model(method):
+    from vidxai.data import make_clip
+
+    model = load_model("vidxai-demo")
+    ratios = []
+    for seed in range(3):
+        clip = make_clip(seed)
+        exp = api.explain(model, clip.frames, method=method, target=int(clip.label), progress=False)
+        energy = exp.to_original().clamp(min=0)
+        mask = torch.as_tensor(clip.mask)
+        # share of the positive map inside the actor, relative to the actor's share of the video
+        ratios.append(float((energy * mask).sum() / energy.sum()) / float(mask.float().mean()))
+    assert min(ratios) > 3, ratios
