@@ -172,7 +172,9 @@ def run_extremal(ctx: ExplainContext, params: ExtremalParams, setup: Setup) -> M
     Returns:
         ``MethodOutput`` with ``attribution`` ``T×H×W`` (sum of the masks over the areas, per-frame
         Gaussian smoothing, divided by its maximum) and extras ``masks`` (``A×T×H×W``, CPU),
-        ``areas``, ``loss_history`` (``{term: num_iter × A}`` lists: ``reward`` (−log p…),
+        ``areas``, ``kept_area`` (mean of each padded mask: the fraction of the padded volume
+        kept, which the area term drives to the target), ``kept_area_per_frame`` (``A×T``),
+        ``loss_history`` (``{term: num_iter × A}`` lists: ``reward`` (−log p…),
         ``probability`` (target probability of the preserved clip), ``area``, ``core``
         (unweighted), ``energy`` (weighted sum)), and the resolved geometry.
     """
@@ -211,14 +213,18 @@ def run_extremal(ctx: ExplainContext, params: ExtremalParams, setup: Setup) -> M
     generator = SmoothMaskGenerator(grid, ctx.device, backend)
 
     masks, kept, history = [], [], []
+    # Every batch of areas sees the same random stream, so splitting does not change results.
+    rng_state = ctx.generator.get_state()
     for start in range(0, len(areas), group):
+        ctx.generator.set_state(rng_state)
         batch = areas[start : start + group]
         m, padded, hist = _optimise(ctx, params, setup, grid, perturbation, generator, batch)
         masks.append(m)
-        kept.append(padded.mean((1, 2, 3)))
+        kept.append(padded.mean((2, 3)))
         history.append(hist)
     mask = torch.cat(masks)  # A×T×H×W
     hist = torch.cat(history, 2)  # num_iter × terms × A
+    kept_frames = torch.cat(kept).cpu()  # A×T fraction of each padded frame kept
 
     smooth = scaled(params.smooth, 10.0, scale)
     attribution = blur_frames(mask.sum(0), smooth)
@@ -229,7 +235,8 @@ def run_extremal(ctx: ExplainContext, params: ExtremalParams, setup: Setup) -> M
     extras: dict[str, Any] = {
         "masks": mask.detach().cpu(),
         "areas": areas,
-        "kept_area": torch.cat(kept).tolist(),
+        "kept_area": kept_frames.mean(1).tolist(),
+        "kept_area_per_frame": kept_frames.tolist(),
         "loss_history": loss_history,
         "mask_step": step,
         "mask_sigma": sigma,
