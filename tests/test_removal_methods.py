@@ -419,3 +419,15 @@ def test_bad_inputs_at_run_time() -> None:
     with pytest.warns(UserWarning, match="using"):
         exp = vidxai.explain(net, x, "rise3d", grid=(8, 2, 2), n_samples=10, **LOGIT)
     assert exp.extras["n_features"] == 4 * 2 * 2
+
+
+def test_explanations_with_extras_and_a_reference_video_save_and_load(tmp_path) -> None:
+    net = model()
+    x = clip()
+    exp = vidxai.explain(
+        net, x, "kernel_shap3d", grid=GRID, n_samples=300, removal=torch.zeros(3, *SHAPE), **LOGIT
+    )
+    back = vidxai.load_explanation(exp.save(tmp_path / "shap.pt"))
+    torch.testing.assert_close(back.attribution, exp.attribution)
+    torch.testing.assert_close(back.extras["segments"], exp.extras["segments"])
+    assert back.extras["exact"] is True and back.params["n_samples"] == 300
