@@ -47,4 +47,6 @@ def reference_clip(
         ``1×C×T×H×W`` reference clip on ``x``'s device.
     """
     one_segment = torch.zeros(x.shape[2:], dtype=torch.long, device=x.device)
-    return make_fill(fill, x, pixel_value, one_segment, blur_sigma)
+    ref = make_fill(fill, x, pixel_value, one_segment, blur_sigma)
+    # constant fills come back as 1×C×1×1×1; the games index voxels, so expand once here
+    return ref if ref.shape == x.shape else ref.expand_as(x).contiguous()
