@@ -9,6 +9,8 @@ from __future__ import annotations
 
 import dataclasses
 import importlib
+import math
+import numbers
 import types
 import typing
 from collections.abc import Callable
@@ -238,8 +240,8 @@ def convert_value(value: Any, tp: Any) -> Any:
     if tp is int:
         if isinstance(value, bool):
             raise ValueError("expected an integer")
-        if isinstance(value, int):
-            return value
+        if isinstance(value, numbers.Integral):  # also NumPy integers
+            return int(value)
         if isinstance(value, str):
             return int(value.strip())
         if isinstance(value, float) and value.is_integer():
@@ -248,11 +250,15 @@ def convert_value(value: Any, tp: Any) -> Any:
     if tp is float:
         if isinstance(value, bool):
             raise ValueError("expected a number")
-        if isinstance(value, (int, float)):
-            return float(value)
-        if isinstance(value, str):
-            return float(value.strip())
-        raise ValueError("expected a number")
+        if isinstance(value, numbers.Real):  # also NumPy floats
+            number = float(value)
+        elif isinstance(value, str):
+            number = float(value.strip())
+        else:
+            raise ValueError("expected a number")
+        if not math.isfinite(number):  # no method parameter means anything at nan/inf
+            raise ValueError("expected a finite number")
+        return number
     if tp is str:
         if isinstance(value, str):
             return value
