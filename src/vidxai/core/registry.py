@@ -19,7 +19,7 @@ from typing import Any, Literal, Union, get_args, get_origin
 
 from torch import Tensor
 
-from vidxai.errors import ParameterError, unknown_name
+from vidxai.errors import ParameterError, UnknownNameError, unknown_name
 
 _BUILTIN_PACKAGES = ("vidxai.gradient", "vidxai.cam", "vidxai.removal", "vidxai.extremal")
 
@@ -160,8 +160,17 @@ def get_method(name: str) -> MethodSpec:
 
 
 def list_methods(family: str | None = None) -> list[MethodSpec]:
-    """All registered methods (optionally one family), sorted by family then name."""
+    """All registered methods (optionally one family), sorted by family then name.
+
+    Raises:
+        UnknownNameError: ``family`` is not the family of any registered method.
+    """
     _load_builtin_methods()
+    families = {s.family for s in _REGISTRY.values()}
+    if family is not None and family not in families:
+        raise UnknownNameError(
+            f"Unknown method family {family!r}. Families: {', '.join(sorted(families))}"
+        )
     specs = [s for s in _REGISTRY.values() if family is None or s.family == family]
     return sorted(specs, key=lambda s: (s.family, s.name))
 
