@@ -8,6 +8,8 @@ torch or PyAV.
 from __future__ import annotations
 
 import difflib
+import os
+import zipfile
 from collections.abc import Iterable
 
 
@@ -53,3 +55,21 @@ def unknown_name(kind: str, name: object, valid: Iterable[str]) -> UnknownNameEr
     hint = f" Did you mean: {', '.join(close)}?" if close else ""
     shown = ", ".join(valid[:40]) + (" …" if len(valid) > 40 else "")
     return UnknownNameError(f"Unknown {kind} {name!r}.{hint} Valid {kind}s: {shown}")
+
+
+def torch_file_problem(path: str | os.PathLike[str], exc: BaseException) -> str:
+    """One line saying why ``torch.load(path, weights_only=True)`` failed (no torch trace)."""
+    try:
+        is_zip = zipfile.is_zipfile(path)
+    except OSError:
+        is_zip = False
+    if not is_zip:
+        return "it is not a file written by torch.save (corrupt, truncated or another format)"
+    text = str(exc)
+    if "weights only load failed" in text.lower():
+        return (
+            "it holds pickled Python objects, not only tensors (for example a whole model saved "
+            "with torch.save(model)); vidxai loads such files only with weights_only=True"
+        )
+    lines = [line.strip() for line in text.splitlines() if line.strip()]
+    return lines[0] if lines else type(exc).__name__

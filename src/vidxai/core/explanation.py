@@ -10,7 +10,7 @@ from typing import Any
 import torch
 from torch import Tensor
 
-from vidxai.errors import InvalidInputError, VideoReadError, VidxaiError
+from vidxai.errors import InvalidInputError, VideoReadError, VidxaiError, torch_file_problem
 
 TIMING_KEYS = ("segmentation", "inference", "explanation")
 
@@ -115,7 +115,9 @@ def load_explanation(path: str | Path) -> Explanation:
     try:
         data = torch.load(path, map_location="cpu", weights_only=True)
     except Exception as exc:  # a corrupt or foreign file
-        raise VideoReadError(f"{path} is not a readable vidxai explanation file: {exc}") from exc
+        raise VideoReadError(
+            f"{path} is not a readable vidxai explanation file: {torch_file_problem(path, exc)}"
+        ) from exc
     if not isinstance(data, dict) or data.pop("format", None) != "vidxai.explanation/1":
         raise VideoReadError(f"{path} is not a vidxai explanation file")
     geometry = data.get("geometry")

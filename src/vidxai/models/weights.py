@@ -11,7 +11,7 @@ from typing import Any
 import torch
 from torch import Tensor, nn
 
-from vidxai.errors import InvalidInputError, WeightsUnavailableError
+from vidxai.errors import InvalidInputError, WeightsUnavailableError, torch_file_problem
 
 _PROXY_VARS = ("https_proxy", "HTTPS_PROXY", "http_proxy", "HTTP_PROXY", "all_proxy", "ALL_PROXY")
 
@@ -37,9 +37,9 @@ def how_to_supply(name: str, source: str) -> str:
     """The standard advice on supplying weights as a local file."""
     return (
         f"To use pretrained {name} weights on this machine: on a machine with internet access "
-        f'run\n    python -c "import torch, vidxai; '
+        f'run `python -c "import torch, vidxai; '
         f"m = vidxai.load_model('{name}', weights='DEFAULT'); "
-        f"torch.save(m.module.state_dict(), '{name}.pt')\"\n"
+        f"torch.save(m.module.state_dict(), '{name}.pt')\"` "
         f"(or download {source} yourself), copy the file here and pass weights='{name}.pt' "
         f"(CLI: --weights {name}.pt)."
     )
@@ -78,8 +78,8 @@ def read_state_dict(path: str | os.PathLike[str]) -> dict[str, Tensor]:
         state = torch.load(p, map_location="cpu", weights_only=True)
     except Exception as exc:  # corrupt, foreign or pickled-object files
         raise WeightsUnavailableError(
-            f"Cannot read weights file {p}: {exc}. It must be a state_dict saved with "
-            "torch.save(model.state_dict(), path)."
+            f"Cannot read weights file {p}: {torch_file_problem(p, exc)}. It must be a "
+            "state_dict saved with torch.save(model.state_dict(), path)."
         ) from exc
     state = _unwrap_checkpoint(state)
     if not isinstance(state, Mapping) or not all(
