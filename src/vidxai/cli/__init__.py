@@ -23,13 +23,18 @@ _COMMAND_MODULES = (
 
 
 class _Group(click.Group):
-    """A group that turns :class:`VidxaiError` into one clear line and exit status 2."""
+    """A group that turns :class:`VidxaiError` (and file-system errors such as an output path
+    that cannot be written) into one clear line and exit status 2."""
 
     def invoke(self, ctx: click.Context) -> Any:
         try:
             return super().invoke(ctx)
         except VidxaiError as exc:
             click.echo(f"error: {exc}", err=True)
+            sys.exit(2)
+        except OSError as exc:  # permissions, a file where a folder is needed, a full disk
+            where = f": {exc.filename}" if getattr(exc, "filename", None) else ""
+            click.echo(f"error: {exc.strerror or exc}{where}", err=True)
             sys.exit(2)
 
 

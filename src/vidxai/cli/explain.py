@@ -6,7 +6,7 @@ from pathlib import Path
 
 import click
 
-from vidxai.cli._common import parse_key_values, tensor_maps, write_summary
+from vidxai.cli._common import make_out_dir, parse_key_values, tensor_maps, write_summary
 from vidxai.viz.options import VizOptions
 
 _VIZ_KEYS = "; ".join(line.split(":")[0] for line in VizOptions.describe().splitlines())
@@ -63,6 +63,7 @@ def command(
     options = vz.VizOptions.from_strings(list(viz))
     method_params = parse_key_values(params)
     vidxai.get_method(method).parse_params(method_params)  # fail fast, before loading anything
+    make_out_dir(out_dir)
     source = read_video(video)
     model = load_model(model_name, weights=weights)
     bs: int | str = int(batch_size) if batch_size.isdigit() else batch_size
@@ -79,7 +80,6 @@ def command(
         behaviour=behaviour,
         **method_params,
     )
-    out_dir.mkdir(parents=True, exist_ok=True)
     stem = f"{Path(video).stem}_{method}"
     written = [explanation.save(out_dir / f"{stem}.pt")]
     written.append(write_summary(explanation, out_dir / f"{stem}.json"))
