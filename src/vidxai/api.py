@@ -67,13 +67,18 @@ def resolve_video(
     """
     from vidxai.video import read_video, validate_frames
 
+    name = "frames"
     if isinstance(video, (str, Path)):
+        name = f"The video {video}"
         video = read_video(video).frames
-    elif hasattr(video, "frames") and isinstance(video.frames, np.ndarray):
+    elif hasattr(video, "frames") and isinstance(video.frames, np.ndarray):  # a Video
+        source = getattr(video, "metadata", {}).get("source")
+        name = f"The video {source}" if source else name
         video = video.frames
     if isinstance(video, Tensor) and video.dtype == torch.uint8 and video.shape[-1:] == (3,):
         video = video.detach().cpu().numpy()
     if isinstance(video, np.ndarray):
+        _reject_non_rgb(video)
         if not classifier.has_preprocessing:
             raise InvalidInputError(
                 "This model is a plain nn.Module without an input contract, so a video file "
@@ -81,7 +86,7 @@ def resolve_video(
                 "the model's input space, or wrap the module in vidxai.VideoClassifier with an "
                 "InputSpec."
             )
-        frames = validate_frames(video, min_frames=2)
+        frames = validate_frames(video, min_frames=2, name=name)
         x, geometry = classifier.prepare(frames)
         return x.unsqueeze(0).to(device), geometry
     if isinstance(video, Tensor):
@@ -104,6 +109,25 @@ def resolve_video(
     raise InvalidInputError(
         f"video must be a path, a frames array T×H×W×3 uint8 or a float tensor C×T×H×W, got "
         f"{type(video).__name__}"
+    )
+
+
+def _reject_non_rgb(frames: np.ndarray) -> None:
+    """Grayscale ``T×H×W(×1)`` and RGBA ``T×H×W×4`` arrays are refused, not guessed at."""
+    if frames.dtype != np.uint8 or frames.ndim not in (3, 4):
+        return  # validate_frames names these problems
+    if frames.ndim == 3 and frames.shape[-1] not in (3, 4):
+        kind = "grayscale frames T×H×W"
+    elif frames.ndim == 4 and frames.shape[-1] == 1:
+        kind = "grayscale frames T×H×W×1"
+    elif frames.ndim == 4 and frames.shape[-1] == 4:
+        kind = "RGBA frames T×H×W×4"
+    else:
+        return
+    raise InvalidInputError(
+        f"frames of shape {tuple(frames.shape)} look like {kind}, but explain needs RGB frames "
+        "T×H×W×3 uint8. Convert them first, e.g. with vidxai.video.validate_frames(frames) "
+        "(repeats the gray value into R, G, B; drops the alpha channel)."
     )
 
 

@@ -70,7 +70,7 @@ def command(
     tgt: int | str | None = int(target) if target is not None and target.isdigit() else target
     explanation = vidxai.explain(
         model,
-        source.frames,
+        source,
         method=method,
         target=tgt,
         seed=seed,
