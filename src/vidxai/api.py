@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import dataclasses
+import numbers
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
@@ -131,6 +132,26 @@ def _reject_non_rgb(frames: np.ndarray) -> None:
     )
 
 
+def _check_seed(seed: Any) -> int:
+    if isinstance(seed, bool) or not isinstance(seed, numbers.Integral):
+        raise InvalidInputError(f"seed must be an int, got {seed!r}")
+    if not -(2**63) <= int(seed) < 2**64:
+        raise InvalidInputError(f"seed must lie in [-2**63, 2**64), got {seed}")
+    return int(seed)
+
+
+def _check_batch_size(batch_size: Any) -> int | str:
+    if batch_size == "auto":
+        return "auto"
+    if (
+        isinstance(batch_size, bool)
+        or not isinstance(batch_size, numbers.Integral)
+        or batch_size < 1
+    ):
+        raise InvalidInputError(f"batch_size must be a positive int or 'auto', got {batch_size!r}")
+    return int(batch_size)
+
+
 def _first_forward(model: CountingModel, x: Tensor) -> Tensor:
     try:
         with torch.no_grad():
@@ -186,10 +207,8 @@ def explain(
     """
     spec = get_method(method)
     method_params = spec.parse_params(params)
-    if not (batch_size == "auto" or (isinstance(batch_size, int) and batch_size >= 1)):
-        raise InvalidInputError(f"batch_size must be a positive int or 'auto', got {batch_size!r}")
-    if not isinstance(seed, int) or isinstance(seed, bool):
-        raise InvalidInputError(f"seed must be an int, got {seed!r}")
+    batch_size = _check_batch_size(batch_size)
+    seed = _check_seed(seed)
     classifier = resolve_model(model)
     dev = resolve_device(device, classifier)
     x, geometry = resolve_video(video, classifier, dev)
