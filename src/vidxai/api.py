@@ -157,6 +157,13 @@ def _first_forward(model: CountingModel, x: Tensor) -> Tensor:
         with torch.no_grad():
             out = model(x)
     except (RuntimeError, ValueError, IndexError) as exc:
+        dtypes = {p.dtype for p in model.parameters() if p.is_floating_point()}
+        if dtypes and x.dtype not in dtypes:
+            names = ", ".join(sorted(str(d) for d in dtypes))
+            raise InvalidInputError(
+                f"The model's parameters are {names} but vidxai feeds it {x.dtype} input; "
+                f"convert the model with model.float() before explaining ({exc})"
+            ) from exc
         raise InvalidInputError(
             f"The model cannot run on an input of shape {tuple(x.shape)} (N×C×T×H×W): {exc}"
         ) from exc
