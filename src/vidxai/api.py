@@ -218,8 +218,10 @@ def explain(
     seed = _check_seed(seed)
     classifier = resolve_model(model)
     dev = resolve_device(device, classifier)
-    x, geometry = resolve_video(video, classifier, dev)
+    with torch.inference_mode(False):  # gradient methods also work inside inference_mode()
+        x, geometry = resolve_video(video, classifier, dev)
     with (
+        torch.inference_mode(False),
         preserved_device(classifier, dev),
         eval_mode(classifier),
         preserved_requires_grad(classifier),
