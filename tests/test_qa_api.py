@@ -1,0 +1,156 @@
+"""QA regressions for the front door: bad inputs found by a new-user pass over issue 2."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import numpy as np
+import pytest
+import torch
+from torch import nn
+
+import vidxai
+from vidxai.core.registry import MethodSpec, list_methods
+from vidxai.errors import (
+    InvalidInputError,
+    ParameterError,
+    UnknownNameError,
+    VideoReadError,
+    WeightsUnavailableError,
+)
+from vidxai.models.adapter import InputSpec, VideoClassifier
+
+
+def _net() -> nn.Module:
+    torch.manual_seed(0)
+    return nn.Sequential(
+        nn.Conv3d(3, 2, 1), nn.AdaptiveAvgPool3d(1), nn.Flatten(), nn.Linear(2, 3)
+    ).eval()
+
+
+@pytest.fixture
+def classifier() -> VideoClassifier:
+    spec = InputSpec(num_frames=4, size=(8, 8), resize=None, crop="none")
+    return VideoClassifier(_net(), spec, class_names=["a", "b", "c"])
+
+
+@pytest.fixture
+def frames() -> np.ndarray:
+    return np.random.default_rng(0).integers(0, 256, (6, 12, 16, 3), dtype=np.uint8)
+
+
+@pytest.mark.parametrize(
+    ("make", "match"),
+    [
+        (lambda f: f[..., 0], "grayscale frames T×H×W"),
+        (lambda f: f[..., :1], "grayscale frames T×H×W×1"),
+        (lambda f: np.concatenate([f, f[..., :1]], -1), "RGBA"),
+    ],
+)
+def test_grayscale_and_rgba_frames_are_refused_and_untouched(
+    classifier, frames, make, match
+) -> None:
+    bad = make(frames)
+    before = bad.copy()
+    with pytest.raises(InvalidInputError, match=match):
+        vidxai.explain(classifier, bad, progress=False)
+    np.testing.assert_array_equal(bad, before)
+
+
+def test_rgb_frames_still_work_and_match_converted_gray(classifier, frames) -> None:
+    gray = frames[..., 0]
+    converted = vidxai.video.validate_frames(gray)
+    exp = vidxai.explain(classifier, converted, progress=False)
+    assert exp.attribution.shape == (4, 8, 8)
+
+
+def test_single_frame_video_names_the_file(classifier, frames, tmp_path) -> None:
+    path = vidxai.write_video(tmp_path / "one.gif", frames[:1], 10)
+    with pytest.raises(InvalidInputError, match=r"one\.gif has 1 frame"):
+        vidxai.explain(classifier, path, progress=False)
+
+
+def test_explain_inside_inference_mode_gives_gradients() -> None:
+    net = _net()
+    x = torch.rand(3, 4, 8, 8)
+    expected = vidxai.explain(net, x, target=1, progress=False).attribution
+    with torch.inference_mode():
+        exp = vidxai.explain(net, x, target=1, progress=False)
+    assert not exp.attribution.is_inference()
+    torch.testing.assert_close(exp.attribution, expected)
+
+
+@pytest.mark.parametrize(
+    ("kwargs", "match"),
+    [
+        ({"seed": 2**64}, "seed"),
+        ({"seed": True}, "seed"),
+        ({"batch_size": True}, "batch_size"),
+        ({"batch_size": 2.0}, "batch_size"),
+    ],
+)
+def test_seed_and_batch_size_checked(kwargs, match) -> None:
+    with pytest.raises(InvalidInputError, match=match):
+        vidxai.explain(_net(), torch.rand(3, 4, 8, 8), progress=False, **kwargs)
+
+
+def test_numpy_seed_and_batch_size_accepted() -> None:
+    x = torch.rand(3, 4, 8, 8)
+    a = vidxai.explain(_net(), x, seed=np.int64(3), batch_size=np.int64(2), progress=False)
+    assert a.seed == 3 and type(a.seed) is int and a.params["batch_size"] == 2
+
+
+def test_float64_model_gets_a_clear_error() -> None:
+    with pytest.raises(InvalidInputError, match=r"model\.float\(\)"):
+        vidxai.explain(_net().double(), torch.rand(3, 4, 8, 8), progress=False)
+
+
+@dataclass(frozen=True)
+class _Params:
+    sigma: float = 1.0
+    steps: int = 2
+    radius: float | None = None
+
+
+_SPEC = MethodSpec("qa_dummy", lambda ctx, p: None, _Params, "test", "dummy")  # type: ignore
+
+
+@pytest.mark.parametrize("value", ["nan", "inf", "-inf", float("nan"), float("inf")])
+@pytest.mark.parametrize("name", ["sigma", "radius"])
+def test_non_finite_float_parameters_rejected(name, value) -> None:
+    with pytest.raises(ParameterError, match="finite"):
+        _SPEC.parse_params({name: value})
+
+
+def test_numpy_numbers_accepted_as_parameters() -> None:
+    params = _SPEC.parse_params({"steps": np.int64(4), "sigma": np.float32(0.5)})
+    assert params.steps == 4 and type(params.steps) is int
+    assert params.sigma == 0.5 and type(params.sigma) is float
+
+
+def test_unknown_method_family() -> None:
+    assert {s.family for s in list_methods("gradient")} == {"gradient"}
+    with pytest.raises(UnknownNameError, match="gradient"):
+        list_methods("nope")
+
+
+def test_unreadable_weights_and_explanation_files_give_one_line(tmp_path) -> None:
+    garbage = tmp_path / "g.pt"
+    garbage.write_bytes(bytes(range(256)) * 4)
+    whole = tmp_path / "whole.pt"
+    torch.save(_net(), whole)
+    for path, why in ((garbage, "not a file written by torch.save"), (whole, "pickled")):
+        with pytest.raises(WeightsUnavailableError, match=why) as info:
+            vidxai.load_model("vidxai-demo", weights=path)
+        assert "\n" not in str(info.value)
+        with pytest.raises(VideoReadError, match=why) as info:
+            vidxai.load_explanation(path)
+        assert "\n" not in str(info.value)
+
+
+def test_offline_default_weights_error_is_one_line(tmp_path, monkeypatch) -> None:
+    monkeypatch.setenv("TORCH_HOME", str(tmp_path))
+    monkeypatch.setenv("VIDXAI_OFFLINE", "1")
+    with pytest.raises(WeightsUnavailableError, match=r"--weights r3d_18\.pt") as info:
+        vidxai.load_model("r3d_18", weights="DEFAULT", num_frames=2, size=16)
+    assert "\n" not in str(info.value)

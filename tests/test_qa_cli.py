@@ -1,0 +1,54 @@
+"""QA regressions for the CLI: user mistakes end in one ``error:`` line and exit status 2."""
+
+from __future__ import annotations
+
+import numpy as np
+import pytest
+from click.testing import CliRunner
+
+from vidxai.cli import main
+from vidxai.video import write_video
+
+
+@pytest.fixture
+def clip(tmp_path):
+    frames = np.random.default_rng(0).integers(0, 256, (4, 16, 24, 3), dtype=np.uint8)
+    return write_video(tmp_path / "clip.gif", frames, 10)
+
+
+def _run(args: list[str]):
+    result = CliRunner().invoke(main, args)
+    lines = [line for line in result.output.splitlines() if line.strip()]
+    return result, lines
+
+
+def test_out_is_a_file(clip, tmp_path) -> None:
+    blocker = tmp_path / "taken"
+    blocker.write_text("x")
+    result, lines = _run(["explain", str(clip), "--model", "vidxai-demo", "--out", str(blocker)])
+    assert result.exit_code == 2 and len(lines) == 1
+    assert lines[0].startswith("error: --out") and "not a folder" in lines[0]
+    assert blocker.read_text() == "x"
+
+
+def test_os_errors_become_one_line(monkeypatch, clip, tmp_path) -> None:
+    def refuse(path, option="--out"):
+        raise PermissionError(13, "Permission denied", str(path))
+
+    monkeypatch.setattr("vidxai.cli.explain.make_out_dir", refuse)
+    args = ["explain", str(clip), "--model", "vidxai-demo", "--out", str(tmp_path / "o")]
+    result, lines = _run(args)
+    assert result.exit_code == 2 and lines == [f"error: Permission denied: {tmp_path / 'o'}"]
+
+
+def test_unknown_method_family() -> None:
+    result, lines = _run(["methods", "--family", "nope"])
+    assert result.exit_code == 2 and len(lines) == 1 and "gradient" in lines[0]
+
+
+def test_single_frame_video_named(tmp_path) -> None:
+    one = write_video(tmp_path / "one.gif", np.zeros((1, 16, 16, 3), np.uint8), 10)
+    args = ["explain", str(one), "--model", "vidxai-demo", "--out", str(tmp_path / "o")]
+    result, lines = _run(args)
+    assert result.exit_code == 2 and len(lines) == 1
+    assert "one.gif has 1 frame" in lines[0]
