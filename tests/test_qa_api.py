@@ -154,3 +154,16 @@ def test_offline_default_weights_error_is_one_line(tmp_path, monkeypatch) -> Non
     with pytest.raises(WeightsUnavailableError, match=r"--weights r3d_18\.pt") as info:
         vidxai.load_model("r3d_18", weights="DEFAULT", num_frames=2, size=16)
     assert "\n" not in str(info.value)
+
+
+def test_numpy_extras_survive_save_and_load(tmp_path) -> None:
+    exp = vidxai.explain(_net(), torch.rand(3, 4, 8, 8), progress=False)
+    exp.extras.update(
+        arr=np.arange(3.0), scalar=np.float32(1.5), nested={"k": (1, np.int64(2))},
+        names=np.array(["a", "b"]),
+    )  # fmt: skip
+    loaded = vidxai.load_explanation(exp.save(tmp_path / "e.pt"))
+    torch.testing.assert_close(loaded.extras["arr"], torch.arange(3.0, dtype=torch.float64))
+    assert loaded.extras["scalar"] == 1.5 and loaded.extras["nested"] == {"k": (1, 2)}
+    assert loaded.extras["names"] == ["a", "b"]
+    assert isinstance(exp.extras["arr"], np.ndarray)  # the explanation itself is unchanged

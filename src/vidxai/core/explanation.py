@@ -7,6 +7,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
+import numpy as np
 import torch
 from torch import Tensor
 
@@ -94,8 +95,16 @@ class Explanation:
 
 
 def _to_cpu(value: Any) -> Any:
+    """Tensors to CPU; NumPy arrays/scalars to tensors/Python numbers (loadable with
+    ``weights_only=True``, which refuses NumPy objects)."""
     if isinstance(value, Tensor):
         return value.detach().cpu()
+    if isinstance(value, np.ndarray):
+        if value.dtype.kind in "biufc":
+            return torch.from_numpy(np.array(value))
+        return _to_cpu(value.tolist())
+    if isinstance(value, np.generic):
+        return value.item()
     if isinstance(value, dict):
         return {k: _to_cpu(v) for k, v in value.items()}
     if isinstance(value, (list, tuple)):
