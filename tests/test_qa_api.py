@@ -167,3 +167,13 @@ def test_numpy_extras_survive_save_and_load(tmp_path) -> None:
     assert loaded.extras["scalar"] == 1.5 and loaded.extras["nested"] == {"k": (1, 2)}
     assert loaded.extras["names"] == ["a", "b"]
     assert isinstance(exp.extras["arr"], np.ndarray)  # the explanation itself is unchanged
+
+
+def test_save_to_unwritable_path_is_a_vidxai_error(tmp_path) -> None:
+    exp = vidxai.explain(_net(), torch.rand(3, 4, 8, 8), progress=False)
+    blocker = tmp_path / "file"
+    blocker.write_text("x")
+    for path, match in ((tmp_path, "folder"), (blocker / "e.pt", "Cannot write")):
+        with pytest.raises(InvalidInputError, match=match):
+            exp.save(path)
+    assert blocker.read_text() == "x"

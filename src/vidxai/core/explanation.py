@@ -87,10 +87,22 @@ class Explanation:
         return data
 
     def save(self, path: str | Path) -> Path:
-        """Write the explanation to ``path`` (conventionally ``.pt``); returns the path."""
+        """Write the explanation to ``path`` (conventionally ``.pt``); returns the path.
+
+        Raises:
+            InvalidInputError: the path is a folder or cannot be written.
+        """
         path = Path(path)
-        path.parent.mkdir(parents=True, exist_ok=True)
-        torch.save({"format": "vidxai.explanation/1", **self.to_dict()}, path)
+        if path.is_dir():
+            raise InvalidInputError(f"Cannot write the explanation to {path}: it is a folder")
+        data = {"format": "vidxai.explanation/1", **self.to_dict()}
+        try:
+            path.parent.mkdir(parents=True, exist_ok=True)
+            torch.save(data, path)
+        except (OSError, RuntimeError) as exc:  # torch reports unwritable paths as RuntimeError
+            why = exc.strerror if isinstance(exc, OSError) and exc.strerror else str(exc)
+            why = why.strip().splitlines()[-1].split("strerror:")[-1].strip()
+            raise InvalidInputError(f"Cannot write the explanation to {path}: {why}") from exc
         return path
 
 
