@@ -138,7 +138,7 @@ def command(
 
     attribution = load_attribution(explanation)
     ground_truth = parse_ground_truth(mask, box)
-    metric_params = parse_key_values(params)
+    metric_params: dict[str, Any] = parse_key_values(params)
     frames = read_video(video).frames
     model = load_model(model_name, weights=weights)
     bs: int | str = int(batch_size) if batch_size.isdigit() else batch_size
@@ -166,7 +166,7 @@ def command(
         games = {k: v for k, v in result.curves.items() if k in ("deletion", "insertion")}
         if games:
             written.append(viz.plot_deletion_insertion(out_dir / "deletion_insertion.png", games))
-        masks = {
+        masks: dict[str, Any] = {
             k: result.scores[k]
             for k in ("minimal_mask", "minimal_mask_insertion")
             if k in result.scores

@@ -60,7 +60,7 @@ class MetricInputs:
     target: int | None = None
     generator_seed: int = 0
     video: Any = None
-    cache: dict[str, Any] = field(default_factory=dict)
+    cache: dict[Any, Any] = field(default_factory=dict)
 
 
 @dataclass

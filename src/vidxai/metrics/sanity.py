@@ -18,6 +18,7 @@ assumed to be the forward order.
 from __future__ import annotations
 
 import copy
+import dataclasses
 import math
 from collections.abc import Callable
 from dataclasses import dataclass
@@ -133,7 +134,7 @@ def _explainer(inputs: MetricInputs, params: SanityParams) -> Explainer:
     raw = params.sanity_params
     if raw is None:
         raw = dict(exp.params) if exp is not None and exp.method == method else {}
-    names = {f for f in spec.params.__dataclass_fields__}
+    names = {f.name for f in dataclasses.fields(spec.params)}
     batch_size = raw.get("batch_size", "auto")
     method_params = {k: v for k, v in raw.items() if k in names}
     seed = exp.seed if exp is not None else inputs.generator_seed
