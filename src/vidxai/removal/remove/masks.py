@@ -2,7 +2,7 @@
 
 Every mask layout returns, for rows ``[start, stop)``, the *removed* fraction of each voxel
 (``b×T×H×W`` float32, 1 = replaced by the fill, 0 = intact), built on the device with no
-per-row Python work.
+per-row Python work, optionally into a caller's buffer ``out`` (contiguous ``b×T×H×W``).
 """
 
 from __future__ import annotations
@@ -22,7 +22,7 @@ class MaskLayout(Protocol):
 
     shape: tuple[int, int, int]
 
-    def removed(self, start: int, stop: int) -> Tensor:
+    def removed(self, start: int, stop: int, out: Tensor | None = None) -> Tensor:
         """``(stop−start)×T×H×W`` float32 removal masks of rows ``[start, stop)``."""
         ...
 
@@ -45,10 +45,13 @@ class SegmentMasks:
         self._removed = (1.0 - self.z).contiguous()
         self._flat = self.labels.flatten()
 
-    def removed(self, start: int, stop: int) -> Tensor:
+    def removed(self, start: int, stop: int, out: Tensor | None = None) -> Tensor:
         """Gather each voxel's removal value from its segment's column (one ``index_select``)."""
         rows = self._removed[start:stop]
-        return rows.index_select(1, self._flat).view(rows.shape[0], *self.shape)
+        if out is None:
+            return rows.index_select(1, self._flat).view(rows.shape[0], *self.shape)
+        torch.index_select(rows, 1, self._flat, out=out.view(rows.shape[0], -1))
+        return out
 
     def to_voxels(self, values: Tensor) -> Tensor:
         """Per-feature values ``M`` → ``T×H×W`` (each voxel takes its segment's value)."""
@@ -75,7 +78,9 @@ def linear_interp_matrix(
     return a.float()
 
 
-def upsample_cells(grids: Tensor, at: Tensor, ah: Tensor, aw: Tensor) -> Tensor:
+def upsample_cells(
+    grids: Tensor, at: Tensor, ah: Tensor, aw: Tensor, out: Tensor | None = None
+) -> Tensor:
     """Separable trilinear upsampling of cell grids.
 
     Args:
@@ -84,14 +89,17 @@ def upsample_cells(grids: Tensor, at: Tensor, ah: Tensor, aw: Tensor) -> Tensor:
             ``b×T×ct``, ``b×H×ch``, ``b×W×cw``.
 
     Returns:
-        ``b×T×H×W``.
+        ``b×T×H×W`` (written into ``out`` when given).
     """
     b, ct, ch, _ = grids.shape
     g = grids.reshape(b, ct * ch, -1) @ aw.transpose(-1, -2)  # b×(ct·ch)×W
     g = ah.unsqueeze(-3) @ g.view(b, ct, ch, -1) if ah.ndim == 3 else ah @ g.view(b, ct, ch, -1)
     w = g.shape[-1]
     h = g.shape[-2]
-    return (at @ g.reshape(b, ct, h * w)).view(b, -1, h, w)
+    if out is None:
+        return (at @ g.reshape(b, ct, h * w)).view(b, -1, h, w)
+    torch.matmul(at, g.reshape(b, ct, h * w), out=out.view(b, -1, h * w))
+    return out
 
 
 @dataclass
@@ -116,9 +124,10 @@ class SmoothGridMasks:
         ]
         self._removed = (1.0 - self.z).contiguous()
 
-    def removed(self, start: int, stop: int) -> Tensor:
+    def removed(self, start: int, stop: int, out: Tensor | None = None) -> Tensor:
         rows = self._removed[start:stop]
-        return upsample_cells(rows.view(-1, *self.cells), *self._mats)
+        at, ah, aw = self._mats
+        return upsample_cells(rows.view(-1, *self.cells), at, ah, aw, out=out)
 
     def to_voxels(self, values: Tensor) -> Tensor:
         """Per-cell values → ``T×H×W`` by the same trilinear upsampling."""
@@ -161,13 +170,14 @@ class ShiftedGridMasks:
             self._mats.append((full, off))
         self._removed = (1.0 - self.z).contiguous()
 
-    def removed(self, start: int, stop: int) -> Tensor:
+    def removed(self, start: int, stop: int, out: Tensor | None = None) -> Tensor:
         mats = []
         for (full, off), length in zip(self._mats, self.shape):
             idx = off[start:stop].unsqueeze(1) + torch.arange(length, device=off.device)
             mats.append(full[idx])  # b×L×(c+1)
         rows = self._removed[start:stop]
-        return upsample_cells(rows.view(-1, *self._grid), *mats)
+        at, ah, aw = mats
+        return upsample_cells(rows.view(-1, *self._grid), at, ah, aw, out=out)
 
 
 @dataclass
@@ -183,10 +193,12 @@ class BoxMasks:
     _integral: Tensor | None = field(default=None, init=False, repr=False)
     _integral_src: Tensor | None = field(default=None, init=False, repr=False)
 
-    def removed(self, start: int, stop: int) -> Tensor:
+    def removed(self, start: int, stop: int, out: Tensor | None = None) -> Tensor:
         it, ih, iw = (a.float() for a in box_indicators(self.boxes[start:stop], self.shape))
         hw = ih.unsqueeze(2) * iw.unsqueeze(1)  # b×H×W, small
-        return it[:, :, None, None] * hw.unsqueeze(1)  # one full-size op
+        if out is None:
+            return it[:, :, None, None] * hw.unsqueeze(1)  # one full-size op
+        return torch.mul(it[:, :, None, None], hw.unsqueeze(1), out=out)
 
     def box_means(self, x: Tensor, start: int, stop: int) -> Tensor:
         """Mean colour of each row's cuboid, from a 3D integral image.

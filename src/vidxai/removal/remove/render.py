@@ -34,9 +34,9 @@ class Renderer:
         masks: the mask layout producing ``b×T×H×W`` removal masks.
         soft_edges: standard deviation (voxels) of a per-frame 2D Gaussian blur of each mask
             (REVEX presets: 3.5); 0 = hard edges.
-        reuse_buffers: write the clips into one preallocated buffer (on CPU, allocating a fresh
-            batch every time page-faults ~10× longer than rendering it). Before a rewrite, the
-            buffer's storage is checked for other users (e.g. a model returning a view of its
+        reuse_buffers: write masks and clips into preallocated buffers (on CPU, allocating a
+            fresh batch every time page-faults ~10× longer than rendering it). Before a rewrite,
+            a buffer's storage is checked for other users (e.g. a model returning a view of its
             input); if there are any, a fresh buffer is taken instead, so reuse is never visible.
     """
 
@@ -46,8 +46,7 @@ class Renderer:
     soft_edges: float = 0.0
     box_mean: bool = False
     reuse_buffers: bool = True
-    _buffer: Tensor | None = field(default=None, init=False, repr=False)
-    _users: int = field(default=0, init=False, repr=False)
+    _buffers: dict[str, tuple[Tensor, int]] = field(default_factory=dict, init=False, repr=False)
 
     def __post_init__(self) -> None:
         _, h, w = self.masks.shape
@@ -57,21 +56,26 @@ class Renderer:
 
     def removal_masks(self, start: int, stop: int) -> Tensor:
         """``b×T×H×W`` removal masks of rows [start, stop), edges softened if asked."""
-        m = self.masks.removed(start, stop)
+        b = stop - start
+        m = self.masks.removed(start, stop, out=self._scratch("mask", (b, *self.masks.shape)))
         if self.soft_edges > 0:
             m = self._gh @ (m @ self._gw_t)
         return m
 
-    def _out(self, b: int) -> Tensor | None:
+    def _scratch(self, key: str, shape: tuple[int, ...]) -> Tensor | None:
+        """A reusable buffer of ``shape`` (None when reuse is off): the previous one if nothing
+        else holds a reference into it, else a fresh one."""
         if not self.reuse_buffers:
             return None
-        buf = self._buffer
-        if buf is None or buf.shape[0] < b or _storage_users(buf) != self._users:
-            buf = torch.empty((b, *self.x.shape[1:]), dtype=self.x.dtype, device=self.x.device)
-            self._buffer, self._users = buf, _storage_users(buf)
-            if self._users < 0:
+        buf, users = self._buffers.get(key, (None, 0))
+        if buf is None or buf.shape[0] < shape[0] or _storage_users(buf) != users:
+            buf = torch.empty(shape, dtype=self.x.dtype, device=self.x.device)
+            users = _storage_users(buf)
+            if users < 0:
                 self.reuse_buffers = False
-        return buf[:b]
+                return None
+            self._buffers[key] = (buf, users)
+        return buf[: shape[0]]
 
     def __call__(self, start: int, stop: int) -> Tensor:
         """``(stop−start)×C×T×H×W`` perturbed clips."""
@@ -82,7 +86,7 @@ class Renderer:
         else:
             assert self.fill is not None
             fill = self.fill
-        out = self._out(m.shape[0])
+        out = self._scratch("clip", (m.shape[0], *self.x.shape[1:]))
         if out is None:
             return torch.lerp(self.x, fill, m)
         return torch.lerp(self.x, fill, m, out=out)
