@@ -8,7 +8,7 @@ from typing import Any
 
 from torch import Tensor
 
-from vidxai.cam.core import upsample
+from vidxai.cam.core import clip_size, upsample
 from vidxai.cam.layers import LayerCapture, run_layer
 from vidxai.core.context import ExplainContext
 from vidxai.core.registry import MethodOutput
@@ -31,5 +31,5 @@ def gradient_cam(ctx: ExplainContext, layer: str | None, combine: CamCombine) ->
     capture = run_layer(ctx, layer, with_grad=True)
     assert capture.grads is not None
     cam = combine(capture.acts, capture.grads)
-    size = tuple(int(s) for s in ctx.x.shape[2:])
-    return MethodOutput(upsample(cam, size)[0], layer_extras(capture, cam))  # type: ignore[arg-type]
+    size = clip_size(ctx.x)
+    return MethodOutput(upsample(cam, size)[0], layer_extras(capture, cam))

@@ -16,7 +16,7 @@ from dataclasses import dataclass
 
 import torch
 
-from vidxai.cam.core import minmax, upsample, weighted_map
+from vidxai.cam.core import clip_size, minmax, upsample, weighted_map
 from vidxai.cam.head import find_linear_head, linear_inputs
 from vidxai.cam.layers import require_class_target
 from vidxai.cam.layout import infer_layout, to_volume
@@ -90,7 +90,7 @@ def class_feature_pyramids(ctx: ExplainContext, params: ClassFeaturePyramidsPara
     weights = torch.zeros_like(head.weight[cls])
     weights[selected] = head.weight[cls][selected]
     cam = weighted_map(acts, weights.to(acts.dtype).view(1, -1, 1, 1, 1), relu=False)
-    size = tuple(int(s) for s in ctx.x.shape[2:])
+    size = clip_size(ctx.x)
 
     ranked = sorted(
         (node.level, -node.score, layer, kernel)
@@ -108,7 +108,7 @@ def class_feature_pyramids(ctx: ExplainContext, params: ClassFeaturePyramidsPara
         raw = pyramid_tube(convs[layer], node.children)
         layout = infer_layout(tuple(raw.shape), tuple(ctx.x.shape))
         vol = to_volume(raw, layout, int(ctx.x.shape[0]))
-        tubes[f"{layer}_k{kernel}"] = minmax(upsample(vol[:, 0], size))[0]  # type: ignore[arg-type]
+        tubes[f"{layer}_k{kernel}"] = minmax(upsample(vol[:, 0], size))[0]
         index.append([layer, kernel])
 
     graph = {
@@ -138,4 +138,4 @@ def class_feature_pyramids(ctx: ExplainContext, params: ClassFeaturePyramidsPara
         "tubes": tubes,
         "tube_index": index,
     }
-    return MethodOutput(upsample(cam, size)[0], extras)  # type: ignore[arg-type]
+    return MethodOutput(upsample(cam, size)[0], extras)

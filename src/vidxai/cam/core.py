@@ -84,6 +84,11 @@ def layercam_map(acts: Tensor, grads: Tensor) -> Tensor:
     return weighted_map(acts, grads.clamp(min=0))
 
 
+def clip_size(x: Tensor) -> tuple[int, int, int]:
+    """``(T, H, W)`` of ``N×C×T×H×W`` clips."""
+    return int(x.shape[2]), int(x.shape[3]), int(x.shape[4])
+
+
 def upsample(cam: Tensor, size: tuple[int, int, int]) -> Tensor:
     """Trilinear upsampling of ``N×T'×H'×W'`` maps to ``N×T×H×W`` (``align_corners=False``)."""
     if tuple(cam.shape[1:]) == tuple(size):

@@ -22,6 +22,7 @@ from typing import Any
 
 import torch
 from torch import Tensor, nn
+from torch.nn.modules.conv import _ConvNd
 
 from vidxai.cam.core import minmax
 
@@ -60,7 +61,7 @@ class ConvRecord:
     """One convolution's call: its module, input activation and output autograd node."""
 
     name: str
-    module: nn.Module
+    module: _ConvNd
     input: Tensor
     node: Any
 
@@ -72,7 +73,7 @@ def record_convs(module: nn.Module) -> Iterator[dict[str, ConvRecord]]:
     handles = []
 
     def make_hook(name: str) -> Any:
-        def hook(m: nn.Module, inputs: tuple[Any, ...], out: Any) -> None:
+        def hook(m: _ConvNd, inputs: tuple[Any, ...], out: Any) -> None:
             if inputs and isinstance(inputs[0], Tensor) and isinstance(out, Tensor):
                 store.pop(name, None)
                 store[name] = ConvRecord(name, m, inputs[0], out.grad_fn)

@@ -11,7 +11,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 
 from vidxai.cam.base import layer_extras
-from vidxai.cam.core import upsample, weighted_map
+from vidxai.cam.core import clip_size, upsample, weighted_map
 from vidxai.cam.head import find_linear_head
 from vidxai.cam.layers import require_class_target
 from vidxai.core.context import ExplainContext
@@ -42,7 +42,7 @@ def saliency_tubes(ctx: ExplainContext, params: SaliencyTubesParams) -> MethodOu
     head = find_linear_head(ctx, params.layer, "saliency_tubes")
     weights = head.weight[cls].to(head.capture.acts.dtype).view(1, -1, 1, 1, 1)
     cam = weighted_map(head.capture.acts, weights, relu=False)
-    size = tuple(int(s) for s in ctx.x.shape[2:])
+    size = clip_size(ctx.x)
     extras = layer_extras(head.capture, cam)
     extras["head"] = head.name
-    return MethodOutput(upsample(cam, size)[0], extras)  # type: ignore[arg-type]
+    return MethodOutput(upsample(cam, size)[0], extras)

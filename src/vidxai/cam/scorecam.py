@@ -16,7 +16,7 @@ import torch
 from torch import Tensor
 
 from vidxai.cam.base import layer_extras
-from vidxai.cam.core import minmax, upsample, weighted_map
+from vidxai.cam.core import clip_size, minmax, upsample, weighted_map
 from vidxai.cam.layers import run_layer
 from vidxai.core.context import ExplainContext
 from vidxai.core.registry import MethodOutput, register_method
@@ -67,7 +67,7 @@ def scorecam(ctx: ExplainContext, params: ScoreCamParams) -> MethodOutput:
         channels = acts[0].mean(dim=(1, 2, 3)).topk(params.max_channels).indices.sort().values
     else:
         channels = torch.arange(n_channels, device=acts.device)
-    size = tuple(int(s) for s in ctx.x.shape[2:])
+    size = clip_size(ctx.x)
     fill = ctx.pixel_value(params.fill).view(-1, 1, 1, 1)
     x = ctx.x[0]
 
@@ -87,4 +87,4 @@ def scorecam(ctx: ExplainContext, params: ScoreCamParams) -> MethodOutput:
     extras = layer_extras(capture, cam)
     extras["channel_scores"] = scores.detach()
     extras["channels"] = channels.detach()
-    return MethodOutput(upsample(cam, size)[0], extras)  # type: ignore[arg-type]
+    return MethodOutput(upsample(cam, size)[0], extras)
