@@ -13,6 +13,7 @@ from torch import Tensor, nn
 from vidxai.cam.layers import (
     LayerCapture,
     capture_outputs,
+    forward_hooks,
     layer_hint,
     layer_modules,
     pick_output,
@@ -41,24 +42,15 @@ class LinearHead:
 def linear_inputs(module: nn.Module) -> Iterator[dict[str, Tensor]]:
     """Record the input of every ``nn.Linear`` in ``module``, ordered by last call."""
     store: dict[str, Tensor] = {}
-    handles = []
+    linears = {n: m for n, m in module.named_modules() if isinstance(m, nn.Linear)}
 
-    def make_hook(name: str) -> Any:
-        def hook(_m: nn.Module, inputs: tuple[Any, ...]) -> None:
-            if inputs and isinstance(inputs[0], Tensor):
-                store.pop(name, None)
-                store[name] = inputs[0]
+    def record(name: str, _m: nn.Module, inputs: tuple[Any, ...], _out: Any) -> None:
+        if inputs and isinstance(inputs[0], Tensor):
+            store.pop(name, None)
+            store[name] = inputs[0]
 
-        return hook
-
-    try:
-        for name, m in module.named_modules():
-            if isinstance(m, nn.Linear):
-                handles.append(m.register_forward_pre_hook(make_hook(name)))
+    with forward_hooks(linears, record):
         yield store
-    finally:
-        for handle in handles:
-            handle.remove()
 
 
 def _pooled(acts: Tensor, rows: int) -> Tensor | None:

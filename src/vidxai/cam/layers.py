@@ -7,9 +7,10 @@ spatio-temporal map or a token sequence (found during the same forward pass, at 
 
 from __future__ import annotations
 
-from collections.abc import Iterator, Mapping
+from collections.abc import Callable, Iterator, Mapping
 from contextlib import contextmanager
 from dataclasses import dataclass
+from functools import partial
 from typing import Any
 
 import torch
@@ -50,30 +51,43 @@ def first_tensor(out: Any) -> Tensor | None:
 
 
 @contextmanager
+def forward_hooks(
+    modules: Mapping[str, nn.Module], record: Callable[[str, nn.Module, Any, Any], None]
+) -> Iterator[None]:
+    """Call ``record(name, module, inputs, output)`` after each forward of each module.
+
+    The hooks are removed in ``finally``, whatever happens inside the block.
+    """
+    handles = []
+    try:
+        for name, module in modules.items():
+            handles.append(module.register_forward_hook(partial(_call, record, name)))
+        yield
+    finally:
+        for handle in handles:
+            handle.remove()
+
+
+def _call(record: Callable[..., None], name: str, module: nn.Module, inp: Any, out: Any) -> None:
+    record(name, module, inp, out)
+
+
+@contextmanager
 def capture_outputs(modules: Mapping[str, nn.Module]) -> Iterator[dict[str, Tensor]]:
     """Record each module's latest output tensor; hooks are removed in ``finally``.
 
     Yields a dict ``name → tensor`` ordered by when each module last finished its forward.
     """
     store: dict[str, Tensor] = {}
-    handles = []
 
-    def make_hook(name: str) -> Any:
-        def hook(_m: nn.Module, _inp: Any, out: Any) -> None:
-            tensor = first_tensor(out)
-            if tensor is not None:
-                store.pop(name, None)
-                store[name] = tensor
+    def record(name: str, _m: nn.Module, _inp: Any, out: Any) -> None:
+        tensor = first_tensor(out)
+        if tensor is not None:
+            store.pop(name, None)
+            store[name] = tensor
 
-        return hook
-
-    try:
-        for name, module in modules.items():
-            handles.append(module.register_forward_hook(make_hook(name)))
+    with forward_hooks(modules, record):
         yield store
-    finally:
-        for handle in handles:
-            handle.remove()
 
 
 def require_class_target(ctx: ExplainContext, method: str) -> int:

@@ -25,6 +25,7 @@ from torch import Tensor, nn
 from torch.nn.modules.conv import _ConvNd
 
 from vidxai.cam.core import minmax
+from vidxai.cam.layers import forward_hooks
 
 _CONVS = (nn.Conv2d, nn.Conv3d)
 
@@ -70,24 +71,15 @@ class ConvRecord:
 def record_convs(module: nn.Module) -> Iterator[dict[str, ConvRecord]]:
     """Record every Conv2d/Conv3d's last input and output node; hooks removed in ``finally``."""
     store: dict[str, ConvRecord] = {}
-    handles = []
+    convs = {n: m for n, m in module.named_modules() if isinstance(m, _CONVS)}
 
-    def make_hook(name: str) -> Any:
-        def hook(m: _ConvNd, inputs: tuple[Any, ...], out: Any) -> None:
-            if inputs and isinstance(inputs[0], Tensor) and isinstance(out, Tensor):
-                store.pop(name, None)
-                store[name] = ConvRecord(name, m, inputs[0], out.grad_fn)
+    def record(name: str, m: nn.Module, inputs: tuple[Any, ...], out: Any) -> None:
+        if inputs and isinstance(inputs[0], Tensor) and isinstance(out, Tensor):
+            store.pop(name, None)
+            store[name] = ConvRecord(name, m, inputs[0], out.grad_fn)  # type: ignore[arg-type]
 
-        return hook
-
-    try:
-        for name, m in module.named_modules():
-            if isinstance(m, _CONVS):
-                handles.append(m.register_forward_hook(make_hook(name)))
+    with forward_hooks(convs, record):
         yield store
-    finally:
-        for handle in handles:
-            handle.remove()
 
 
 def producers(tensor: Tensor, convs: dict[str, ConvRecord], channels: int) -> list[str]:
