@@ -177,3 +177,35 @@ def test_save_to_unwritable_path_is_a_vidxai_error(tmp_path) -> None:
         with pytest.raises(InvalidInputError, match=match):
             exp.save(path)
     assert blocker.read_text() == "x"
+
+
+class _Head(nn.Module):
+    """Linear head on channel means, with a configurable way to misbehave."""
+
+    def __init__(self, mode: str) -> None:
+        super().__init__()
+        self.fc = nn.Linear(3, 5)
+        self.mode = mode
+
+    def forward(self, x: torch.Tensor) -> torch.Tensor:
+        if self.mode == "assert":
+            assert x.shape[2] == 16, "this model needs 16 frames"
+        out = self.fc(x.mean((2, 3, 4)))
+        if self.mode == "squeeze":
+            return out.squeeze()  # K for one clip: must not pass for a regression
+        if self.mode == "nan":
+            return out * float("nan")
+        return out
+
+
+@pytest.mark.parametrize(
+    ("mode", "match"),
+    [
+        ("squeeze", r"returned shape \(5,\) for a batch of 1"),
+        ("nan", "NaN or infinite"),
+        ("assert", "needs 16 frames"),
+    ],
+)
+def test_misbehaving_model_outputs_are_named(mode, match) -> None:
+    with pytest.raises(InvalidInputError, match=match):
+        vidxai.explain(_Head(mode), torch.rand(3, 4, 8, 8), progress=False)

@@ -156,7 +156,9 @@ def _first_forward(model: CountingModel, x: Tensor) -> Tensor:
     try:
         with torch.no_grad():
             out = model(x)
-    except (RuntimeError, ValueError, IndexError) as exc:
+    except VidxaiError:
+        raise
+    except Exception as exc:  # the user's model refusing our input (shape asserts, TypeError…)
         dtypes = {p.dtype for p in model.parameters() if p.is_floating_point()}
         if dtypes and x.dtype not in dtypes:
             names = ", ".join(sorted(str(d) for d in dtypes))
@@ -169,6 +171,17 @@ def _first_forward(model: CountingModel, x: Tensor) -> Tensor:
         ) from exc
     if not isinstance(out, Tensor):
         raise InvalidInputError(f"The model returned {type(out).__name__}, not a tensor")
+    if out.ndim == 0 or out.shape[0] != x.shape[0]:
+        raise InvalidInputError(
+            f"The model returned shape {tuple(out.shape)} for a batch of {x.shape[0]} clip(s); "
+            "vidxai needs N×K logits (or N values for a regression) with the batch dimension "
+            "first. Does the model squeeze its output?"
+        )
+    if not torch.isfinite(out).all():
+        raise InvalidInputError(
+            "The model's output on this clip contains NaN or infinite values; there is nothing "
+            "to explain. Check the model and the input's normalisation."
+        )
     return out
 
 
