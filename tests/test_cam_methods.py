@@ -144,3 +144,23 @@ def test_frozen_parameters_still_give_gradients(tiny_model, tiny_clip):
     exp = _explain(tiny_model, tiny_clip, "gradcam")
     assert exp.attribution.abs().sum() > 0
     assert not any(p.requires_grad for p in tiny_model.parameters())
+
+
+class Detached(nn.Module):
+    """A model whose feature maps are detached from the prediction."""
+
+    def __init__(self) -> None:
+        super().__init__()
+        self.features = nn.Sequential(nn.Conv3d(3, 4, 3, padding=1), nn.ReLU())
+        self.fc = nn.Linear(4, 2)
+
+    def forward(self, x):
+        maps = self.features(x)
+        return self.fc(maps.detach().mean(dim=(2, 3, 4)))
+
+
+def test_layer_not_connected_to_the_prediction(tiny_clip):
+    model = Detached().eval()
+    with pytest.raises(InvalidInputError, match="does not reach"):
+        _explain(model, tiny_clip, "gradcam", layer="features")
+    assert count_hooks(model) == 0

@@ -178,9 +178,14 @@ def run_layer(ctx: ExplainContext, layer: str | None, with_grad: bool) -> LayerC
                 # The input requires grad so that the graph exists even for frozen parameters.
                 scores = ctx.target.score(ctx.model(ctx.x.detach().requires_grad_(True)))
                 name, raw = pick_output(ctx, store, name)
-                (raw_grad,) = torch.autograd.grad(scores.sum(), raw, allow_unused=True)
+                raw_grad = None
+                if raw.requires_grad and scores.requires_grad:
+                    (raw_grad,) = torch.autograd.grad(scores.sum(), raw, allow_unused=True)
             if raw_grad is None:
-                raise InvalidInputError(f"The target does not depend on layer {name!r}.")
+                raise InvalidInputError(
+                    f"The target's gradient does not reach layer {name!r} (its output is not "
+                    "connected to the prediction by autograd); choose another layer."
+                )
         else:
             with torch.no_grad():
                 scores = ctx.target.score(ctx.model(ctx.x))
