@@ -52,3 +52,11 @@ def test_single_frame_video_named(tmp_path) -> None:
     result, lines = _run(args)
     assert result.exit_code == 2 and len(lines) == 1
     assert "one.gif has 1 frame" in lines[0]
+
+
+def test_models_listing_shows_the_input() -> None:
+    result, lines = _run(["models"])
+    assert result.exit_code == 0
+    r3d = next(line for line in lines if line.startswith("r3d_18 "))
+    assert "input=16×112×112" in r3d and "layer=layer4" in r3d
+    assert any(line.startswith("videomae ") and "vidxai[transformers]" in line for line in lines)

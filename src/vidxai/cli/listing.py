@@ -24,7 +24,12 @@ def models() -> None:
 
     for info in list_models():
         layer = info.default_layer or "-"
-        click.echo(f"{info.name}  [{info.family}]  layer={layer}  {info.description}")
+        spec = info.spec
+        size = f"{spec.num_frames}×{spec.size[0]}×{spec.size[1]}" if spec is not None else "?"
+        needs = f"  (needs vidxai[{info.extra}])" if info.extra else ""
+        click.echo(
+            f"{info.name}  [{info.family}]  input={size}  layer={layer}  {info.description}{needs}"
+        )
 
 
 commands = [methods, models]
