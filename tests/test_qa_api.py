@@ -19,6 +19,7 @@ from vidxai.errors import (
     WeightsUnavailableError,
 )
 from vidxai.models.adapter import InputSpec, VideoClassifier
+from vidxai.video import validate_frames, write_video
 
 
 def _net() -> nn.Module:
@@ -57,15 +58,16 @@ def test_grayscale_and_rgba_frames_are_refused_and_untouched(
     np.testing.assert_array_equal(bad, before)
 
 
-def test_rgb_frames_still_work_and_match_converted_gray(classifier, frames) -> None:
+def test_gray_converted_as_the_error_suggests_is_accepted(classifier, frames) -> None:
     gray = frames[..., 0]
-    converted = vidxai.video.validate_frames(gray)
+    converted = validate_frames(gray)
+    np.testing.assert_array_equal(converted, np.repeat(gray[..., None], 3, -1))
     exp = vidxai.explain(classifier, converted, progress=False)
-    assert exp.attribution.shape == (4, 8, 8)
+    assert exp.attribution.shape == (4, 8, 8) and torch.isfinite(exp.attribution).all()
 
 
 def test_single_frame_video_names_the_file(classifier, frames, tmp_path) -> None:
-    path = vidxai.write_video(tmp_path / "one.gif", frames[:1], 10)
+    path = write_video(tmp_path / "one.gif", frames[:1], 10)
     with pytest.raises(InvalidInputError, match=r"one\.gif has 1 frame"):
         vidxai.explain(classifier, path, progress=False)
 
