@@ -30,8 +30,8 @@ def prepare_frames(frames: Any, spec: InputSpec) -> tuple[Tensor, Geometry]:
     """Sample, resize, crop and normalise a video for a model.
 
     Steps: ``spec.num_frames`` frames are sampled uniformly (first and last included), resized
-    (short side or exact size; bilinear with antialiasing), centre-cropped to ``spec.size``,
-    scaled to [0, 1] and normalised with ``spec.mean``/``spec.std``.
+    (short side or exact size; bilinear, antialiased when ``spec.antialias``), centre-cropped
+    to ``spec.size``, scaled to [0, 1] and normalised with ``spec.mean``/``spec.std``.
 
     Args:
         frames: ``T0×H0×W0×3`` uint8 RGB frames (NumPy array or tensor); never modified.
@@ -50,7 +50,7 @@ def prepare_frames(frames: Any, spec: InputSpec) -> tuple[Tensor, Geometry]:
         # on uint8 channels-last frames, as torchvision's video transforms do: ~40× faster than
         # float32 on HD frames, for at most 0.5/255 of rounding
         clip = F.interpolate(
-            clip, size=resized, mode="bilinear", align_corners=False, antialias=True
+            clip, size=resized, mode="bilinear", align_corners=False, antialias=spec.antialias
         )
     top, left, h, w = spec.crop_box(resized)
     clip = clip[:, :, top : top + h, left : left + w].float().div_(255.0)  # T×3×H×W

@@ -50,6 +50,10 @@ class InputSpec:
         crop: ``"center"`` crop of ``size`` from the resized frames, or ``"none"`` (then
             ``resize`` must be ``None`` or equal to ``size``).
         mean, std: per-channel (R, G, B) normalisation of pixel values in [0, 1].
+        antialias: low-pass filter when the resize step shrinks frames (as PIL and Hugging
+            Face processors do). torchvision's video presets resize *without* it
+            (``antialias=False``), and their pretrained weights expect that; the zoo's
+            torchvision models set it so.
     """
 
     layout: Literal["NCTHW", "NTCHW"] = "NCTHW"
@@ -59,6 +63,7 @@ class InputSpec:
     crop: Literal["center", "none"] = "center"
     mean: tuple[float, float, float] = KINETICS_MEAN
     std: tuple[float, float, float] = KINETICS_STD
+    antialias: bool = True
 
     def __post_init__(self) -> None:
         if self.layout not in ("NCTHW", "NTCHW"):
@@ -68,6 +73,8 @@ class InputSpec:
         if self.crop not in ("center", "none"):
             raise InvalidInputError(f"InputSpec.crop must be 'center' or 'none', got {self.crop!r}")
         _positive_int(self.num_frames, "num_frames")
+        if not isinstance(self.antialias, bool):
+            raise InvalidInputError(f"InputSpec.antialias must be a bool, got {self.antialias!r}")
         size = _pair(self.size, "size")
         object.__setattr__(self, "size", size)
         object.__setattr__(self, "mean", _triple(self.mean, "mean", positive=False))

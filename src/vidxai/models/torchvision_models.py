@@ -66,7 +66,8 @@ class _TvModel:
     description: str
 
 
-_R_SPEC = InputSpec(num_frames=16, size=(112, 112), resize=(128, 171))
+# antialias=False: torchvision's video presets (weights.transforms()) resize without it
+_R_SPEC = InputSpec(num_frames=16, size=(112, 112), resize=(128, 171), antialias=False)
 _MODELS = {
     "r3d_18": _TvModel(
         "r3d_18",
@@ -104,7 +105,7 @@ _MODELS = {
         "classifier.1",
         "cnn3d",
         "features.15",
-        InputSpec(num_frames=64, size=(224, 224), resize=(256, 256)),
+        InputSpec(num_frames=64, size=(224, 224), resize=(256, 256), antialias=False),
         _conv3d_layout,
         "S3D (Xie et al. 2018), separable 3D Inception; Kinetics-400 (64 frames by default, "
         "torchvision reports accuracy at 128).",
@@ -115,7 +116,14 @@ _MODELS = {
         "head.1",
         "transformer",
         "blocks.14",
-        InputSpec(num_frames=16, size=(224, 224), resize=256, mean=(0.45,) * 3, std=(0.225,) * 3),
+        InputSpec(
+            num_frames=16,
+            size=(224, 224),
+            resize=256,
+            mean=(0.45,) * 3,
+            std=(0.225,) * 3,
+            antialias=False,
+        ),
         _mvit_layout,
         "MViTv2-S multiscale vision transformer (class-token head); Kinetics-400. Default CAM "
         "layer: the first block at the final resolution, whose patch tokens reach the class "
@@ -127,7 +135,14 @@ _MODELS = {
         "head",
         "transformer",
         "norm",
-        InputSpec(num_frames=32, size=(224, 224), resize=256, mean=IMAGENET_MEAN, std=IMAGENET_STD),
+        InputSpec(
+            num_frames=32,
+            size=(224, 224),
+            resize=256,
+            mean=IMAGENET_MEAN,
+            std=IMAGENET_STD,
+            antialias=False,
+        ),
         _swin_layout,
         "Video Swin Transformer, tiny; shifted 3D windows, mean-pooled head; Kinetics-400.",
     ),
