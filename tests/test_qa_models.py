@@ -48,3 +48,26 @@ def test_antialias_switch_changes_only_shrinking() -> None:
     assert a.std() > b.std()
     with pytest.raises(InvalidInputError, match="antialias"):
         InputSpec(antialias="yes")  # type: ignore[arg-type]
+
+
+@pytest.mark.parametrize("name", ["videomae", "timesformer"])
+def test_hf_models_match_their_image_processor(name) -> None:
+    """Reference: VideoMAEImageProcessor (shortest edge, antialiased resize, floor centre crop)."""
+    transformers = pytest.importorskip("transformers")
+    spec = get_model_info(name).spec
+    frames = _frames(spec.num_frames, 90, 212)  # resized 224×527: margin 303, 151.5 each side
+    ours, geo = VideoClassifier(nn.Identity(), spec).prepare(frames)
+    processor = transformers.VideoMAEImageProcessor(
+        image_mean=list(spec.mean), image_std=list(spec.std)
+    )
+    ref = processor(list(frames), return_tensors="pt")["pixel_values"][0].permute(1, 0, 2, 3)
+    assert spec.resized_size(90, 212) == (224, 527) and geo.crop_box[1] == 151  # not 152
+    torch.testing.assert_close(ours, ref, atol=1e-5, rtol=0)
+
+
+def test_crop_rounding() -> None:
+    size = dict(size=(4, 4), resize=(7, 9))
+    assert InputSpec(**size).crop_box((7, 9)) == (2, 2, 4, 4)  # round(1.5), round(2.5): to even
+    assert InputSpec(**size, crop_rounding="floor").crop_box((7, 9)) == (1, 2, 4, 4)
+    with pytest.raises(InvalidInputError, match="crop_rounding"):
+        InputSpec(crop_rounding="ceil")  # type: ignore[arg-type]

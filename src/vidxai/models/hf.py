@@ -102,7 +102,7 @@ def _spec(name: str, config: Any) -> InputSpec:
     size = int(config.image_size)
     return InputSpec(
         layout="NTCHW", num_frames=int(config.num_frames), size=(size, size), resize=size,
-        mean=cfg.mean, std=cfg.std,
+        mean=cfg.mean, std=cfg.std, crop_rounding="floor",  # as VideoMAEImageProcessor
     )  # fmt: skip
 
 

@@ -54,6 +54,9 @@ class InputSpec:
             Face processors do). torchvision's video presets resize *without* it
             (``antialias=False``), and their pretrained weights expect that; the zoo's
             torchvision models set it so.
+        crop_rounding: where a centre crop goes when the margin is odd: ``"round"`` (half the
+            margin rounded half to even, torchvision's ``center_crop``) or ``"floor"`` (Hugging
+            Face image processors).
     """
 
     layout: Literal["NCTHW", "NTCHW"] = "NCTHW"
@@ -64,6 +67,7 @@ class InputSpec:
     mean: tuple[float, float, float] = KINETICS_MEAN
     std: tuple[float, float, float] = KINETICS_STD
     antialias: bool = True
+    crop_rounding: Literal["round", "floor"] = "round"
 
     def __post_init__(self) -> None:
         if self.layout not in ("NCTHW", "NTCHW"):
@@ -73,6 +77,10 @@ class InputSpec:
         if self.crop not in ("center", "none"):
             raise InvalidInputError(f"InputSpec.crop must be 'center' or 'none', got {self.crop!r}")
         _positive_int(self.num_frames, "num_frames")
+        if self.crop_rounding not in ("round", "floor"):
+            raise InvalidInputError(
+                f"InputSpec.crop_rounding must be 'round' or 'floor', got {self.crop_rounding!r}"
+            )
         if not isinstance(self.antialias, bool):
             raise InvalidInputError(f"InputSpec.antialias must be a bool, got {self.antialias!r}")
         size = _pair(self.size, "size")
@@ -113,6 +121,8 @@ class InputSpec:
         h, w = self.size
         if self.crop == "none":
             return (0, 0, h, w)
+        if self.crop_rounding == "floor":
+            return ((resized[0] - h) // 2, (resized[1] - w) // 2, h, w)
         top = round((resized[0] - h) / 2.0)
         left = round((resized[1] - w) / 2.0)
         return (top, left, h, w)
