@@ -14,7 +14,7 @@ from scipy.ndimage import gaussian_filter1d
 from vidxai.core.registry import get_method
 from vidxai.errors import ParameterError
 from vidxai.extremal.losses import CoreLoss, CoreSpec, area_loss, core_kernel, top_mask
-from vidxai.extremal.mask import MaskGrid, SmoothMaskGenerator, _SmaxPool, smooth_kernel
+from vidxai.extremal.mask import MaskGrid, SmoothMaskGenerator, _SmoothMask, smooth_kernel
 from vidxai.extremal.perturbation import Perturbation, blur_frames, blur_matrix
 from vidxai.extremal.reward import log_reward
 
@@ -109,11 +109,18 @@ def test_mask_gradient_matches_autograd_of_reference():
     torch.testing.assert_close(g_ours, g_ref, atol=1e-3, rtol=1e-4)
 
 
-def test_smax_backward_passes_gradcheck():
+@pytest.mark.parametrize("backend", ["eager", "compiled"])
+def test_mask_backward_passes_gradcheck(backend):
+    if backend == "compiled":
+        pytest.skip("the compiled kernels are checked in test_extremal_compiled.py")
+    grid = MaskGrid((5, 6), 2, 1.5)
+    k, (ch, cw) = grid.kernel_size, grid.cells
+    geo = (k, ch, cw, grid.step, *grid.padded_shape)
     gen = torch.Generator().manual_seed(3)
-    u = torch.rand(2, 9, 5, generator=gen, dtype=torch.float64, requires_grad=True)
-    wt = torch.rand(4, 9, generator=gen, dtype=torch.float64)
-    assert torch.autograd.gradcheck(lambda z: _SmaxPool.apply(z, wt, "eager"), (u,))
+    ppad = torch.rand(2, ch + k - 1, cw + k - 1, generator=gen, dtype=torch.float64)
+    wt = grid.phase_weights().double()
+    fn = lambda z: _SmoothMask.apply(z, wt, geo, backend)  # noqa: E731
+    assert torch.autograd.gradcheck(fn, (ppad.requires_grad_(),))
 
 
 def test_mask_stays_in_unit_interval_and_rejects_bad_shapes():

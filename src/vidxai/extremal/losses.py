@@ -5,9 +5,11 @@ randomly permuted mask ``m`` and takes ``mean((sort(m) − r)²)`` with ``r`` = 
 ``⌊a·V⌋`` ones). Pairing sorted values with ``r`` is the same as pairing each voxel with 1 if it is
 among the ``⌊a·V⌋`` largest (ties broken at random) and 0 otherwise, so the loss is
 ``mean((m − top)²)`` with ``top`` found by one selection (``kthvalue``, O(V)) instead of a sort.
-Ties are broken as the reference's random permutation does: the selection key is the mask value
-with a random permutation index in its low bits, so equal values are ordered at random and every
-key is distinct (exactly ``⌊a·V⌋`` voxels are selected).
+Ties are broken at random, as the reference's permutation does: the selection key is the mask
+value with a tie-breaking integer in its low bits, so every key is distinct and exactly ``⌊a·V⌋``
+voxels are selected. The reference draws a fresh permutation every iteration; vidxai draws one
+permutation per explanation and rotates it by a random offset every iteration (``(π + r) mod V``),
+which gives every tied voxel the same chance of selection at a fraction of the cost.
 
 Core (STEP). The padded mask volume is convolved with a binary ellipsoid (or cylinder) kernel of
 ``K_t×s×s`` voxels at stride ``(1, s, s)`` and divided by the kernel sum; the ``top_k`` largest
@@ -23,49 +25,92 @@ from __future__ import annotations
 import math
 from collections.abc import Sequence
 from dataclasses import dataclass
-from typing import Literal
+from typing import Any, Literal
 
 import numpy as np
 import torch
 import torch.nn.functional as F
 from torch import Tensor
 
+from vidxai.extremal._compile import Backend, run
+
 CoreShape = Literal["ellipsoid", "cylinder"]
 ELLIPSOID_RATIO = 0.5236
 
 
-def top_mask(values: Tensor, counts: Sequence[int], perm: Tensor) -> Tensor:
-    """Mark the ``counts[r]`` largest entries of each row, ties broken by ``perm``.
+def _keys(values: Tensor, tie: Tensor, shift: Tensor, modulus: int) -> Tensor:
+    """int64 keys: the float bits of ``values`` (≥ 0) above ``(tie + shift) mod modulus``."""
+    bits = values.view(torch.int32).long() & 0x7FFFFFFF  # −0.0 ranks as 0.0
+    return (bits << 32) | torch.remainder(tie + shift, modulus)
+
+
+def _thresholds(keys: Tensor, counts: Sequence[int]) -> Tensor:
+    """Per row the smallest of the ``counts[r]`` largest keys (``keys >= thr`` selects them)."""
+    r, v = keys.shape
+    if len(counts) != r:
+        raise ValueError(f"need one count per row: {r} rows, {len(counts)} counts")
+    clipped = [min(max(int(c), 0), v) for c in counts]
+    groups = sorted(set(clipped))
+    if len(groups) == 1 and groups[0] > 0:
+        return torch.kthvalue(keys, v - groups[0] + 1, dim=1).values
+    thr = torch.full((r,), torch.iinfo(torch.int64).max, dtype=torch.int64, device=keys.device)
+    for c in groups:
+        if c == 0:
+            continue
+        idx = torch.tensor([i for i, ci in enumerate(clipped) if ci == c], device=keys.device)
+        thr[idx] = torch.kthvalue(keys[idx], v - c + 1, dim=1).values
+    return thr
+
+
+def top_mask(values: Tensor, counts: Sequence[int], tie: Tensor) -> Tensor:
+    """Mark the ``counts[r]`` largest entries of each row, ties broken by ``tie``.
 
     Args:
         values: ``R×V`` non-negative float32 values.
         counts: how many entries to mark in each row (clipped to ``[0, V]``).
-        perm: ``V`` or ``R×V`` distinct non-negative integers (e.g. a random permutation); among
-            equal values the larger ``perm`` entry ranks higher.
+        tie: ``V`` or ``R×V`` non-negative integers below ``2³¹``, distinct within a row (e.g. a
+            random permutation); among equal values the larger ``tie`` entry ranks higher.
 
     Returns:
         ``R×V`` bool mask with exactly ``counts[r]`` True entries in row ``r``.
     """
-    r, v = values.shape
-    if len(counts) != r:
-        raise ValueError(f"need one count per row: {r} rows, {len(counts)} counts")
-    bits = values.detach().float().contiguous().view(torch.int32).long() & 0x7FFFFFFF
-    keys = (bits << 32) | perm.long()
-    out = torch.zeros(r, v, dtype=torch.bool, device=values.device)
-    clipped = [min(max(int(c), 0), v) for c in counts]
-    for c in sorted(set(clipped)):
-        if c == 0:
-            continue
-        rows = [i for i, ci in enumerate(clipped) if ci == c]
-        if len(rows) == r:
-            kth = torch.kthvalue(keys, v - c + 1, dim=1).values
-            out = keys >= kth[:, None]
-        else:
-            idx = torch.tensor(rows, device=values.device)
-            sub = keys[idx]
-            kth = torch.kthvalue(sub, v - c + 1, dim=1).values
-            out[idx] = sub >= kth[:, None]
-    return out
+    zero = torch.zeros((), dtype=torch.int64, device=values.device)
+    keys = _keys(values.detach().float().contiguous(), tie.long(), zero, 1 << 31)
+    return keys >= _thresholds(keys, counts)[:, None]
+
+
+def _squared_distance(values: Tensor, keys: Tensor, thr: Tensor) -> tuple[Tensor, Tensor]:
+    diff = values - (keys >= thr[:, None]).to(values.dtype)
+    return diff, diff.square().mean(1)
+
+
+class _TopDistance(torch.autograd.Function):
+    """Per row ``mean((values − top)²)`` with ``top`` the marked largest entries; the gradient is
+    ``2·(values − top)/V`` (the selection is piecewise constant)."""
+
+    @staticmethod
+    def forward(  # type: ignore[override]
+        ctx: Any,
+        values: Tensor,
+        tie: Tensor,
+        shift: Tensor,
+        counts: tuple[int, ...],
+        backend: Backend,
+    ) -> Tensor:
+        r, t, v = values.shape
+        rows = values.contiguous()
+        keys = run(backend, _keys, rows, tie, shift, tie.numel()).reshape(r * t, v)
+        thr = _thresholds(keys, counts)
+        diff, loss = run(backend, _squared_distance, rows.reshape(r * t, v), keys, thr)
+        ctx.save_for_backward(diff)
+        ctx.shape = values.shape
+        return loss
+
+    @staticmethod
+    def backward(ctx: Any, grad: Tensor) -> tuple[Tensor, None, None, None, None]:  # type: ignore[override]
+        (diff,) = ctx.saved_tensors
+        g = diff * (grad * (2.0 / diff.shape[1]))[:, None]
+        return g.reshape(ctx.shape), None, None, None, None
 
 
 def area_counts(area: float, size: int) -> int:
@@ -73,30 +118,41 @@ def area_counts(area: float, size: int) -> int:
     return max(1, math.floor(area * size))
 
 
-def area_loss(padded: Tensor, areas: Sequence[float], perm: Tensor, per_frame: bool) -> Tensor:
+def area_loss(
+    padded: Tensor,
+    areas: Sequence[float],
+    tie: Tensor,
+    per_frame: bool,
+    shift: Tensor | None = None,
+    backend: Backend = "eager",
+) -> Tensor:
     """Area term of each mask.
 
     Args:
         padded: ``A×T×Hp×Wp`` padded masks in [0, 1].
         areas: target area of each mask (``A`` values in (0, 1)).
-        perm: ``T·Hp·Wp`` distinct integers (a random permutation) for tie-breaking.
+        tie: ``T·Hp·Wp`` distinct integers in ``[0, T·Hp·Wp)`` for tie-breaking (e.g. a random
+            permutation); ``shift`` (an integer tensor) rotates them: ``(tie + shift) mod V``.
         per_frame: 2D-EP: every frame keeps ``⌊a·Hp·Wp⌋`` pixels; otherwise the whole volume keeps
             ``⌊a·T·Hp·Wp⌋`` voxels (3D-EP, STEP).
+        backend: ``"eager"`` or ``"compiled"`` (fused key and distance loops).
 
     Returns:
         ``A`` losses ``mean((m − top)²)``.
     """
     a, t = padded.shape[:2]
+    if shift is None:
+        shift = torch.zeros((), dtype=torch.int64, device=padded.device)
     if per_frame:
-        rows = padded.reshape(a * t, -1)
-        counts = [area_counts(areas[i], rows.shape[1]) for i in range(a) for _ in range(t)]
-        p = perm.reshape(1, t, -1).expand(a, t, -1).reshape(a * t, -1)
+        values = padded.reshape(a, t, -1)
+        ties = tie.reshape(t, -1)
+        counts = tuple(area_counts(areas[i], values.shape[2]) for i in range(a) for _ in range(t))
     else:
-        rows = padded.reshape(a, -1)
-        counts = [area_counts(x, rows.shape[1]) for x in areas]
-        p = perm
-    top = top_mask(rows, counts, p)
-    return (rows - top.to(rows.dtype)).square().reshape(a, -1).mean(1)
+        values = padded.reshape(a, 1, -1)
+        ties = tie.reshape(1, -1)
+        counts = tuple(area_counts(x, values.shape[2]) for x in areas)
+    rows = _TopDistance.apply(values, ties, shift, counts, backend)  # (A·T') losses
+    return rows.reshape(a, -1).mean(1)
 
 
 def core_kernel(num_keyframes: int, size: int, shape: CoreShape) -> Tensor:
@@ -173,10 +229,10 @@ class CoreLoss:
         c = F.conv3d(padded.unsqueeze(1), self.kernel[None, None], stride=(1, s, s))
         return c.reshape(padded.shape[0], -1) / self.kernel_sum
 
-    def __call__(self, padded: Tensor, perm: Tensor) -> Tensor:
+    def __call__(self, padded: Tensor, tie: Tensor) -> Tensor:
         """Core loss of each mask: ``A×T×Hp×Wp`` and ``R`` tie-breaking integers → ``A``."""
         c = self.responses(padded)
-        top = top_mask(c, self.top_k, perm).to(c.dtype)
+        top = top_mask(c, self.top_k, tie).to(c.dtype)
         k = torch.tensor(self.top_k, dtype=c.dtype, device=c.device)
         rest = (self.num_responses - k).clamp(min=1)
         return ((c - 1).square() * top).sum(1) / k + (c.square() * (1 - top)).sum(1) / rest

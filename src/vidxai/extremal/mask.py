@@ -17,28 +17,29 @@ Speed. Every padded pixel needs ``K²`` exponentials, forward and backward (14 M
 cell (its *phase*), so the work is laid out as ``B × phases × cells`` with the neighbours as the
 reduction. Two interchangeable backends compute it:
 
-* ``eager``: plain tensor ops over blocks of frames (materialises ``phases × K² × cells`` per
-  block); portable, about ten times slower on a CPU;
-* ``compiled``: the same sums unrolled over the ``K²`` neighbours and fused by
-  :func:`torch.compile` into one loop that never materialises the neighbour axis (needs a C++
-  compiler on CPU; compiled once per shape, ≈20 s, cached by PyTorch).
+* ``eager``: plain tensor ops over blocks of frames (materialises ``phases × cells × K²`` per
+  block); portable, several times slower on a CPU;
+* ``compiled``: the same sums written per neighbour and fused by :func:`torch.compile` into one
+  loop that never materialises the neighbour axis (needs a C++ compiler on CPU; compiled on
+  first use, cached by PyTorch).
 
-Both return the same values (to float rounding) and are checked against each other in the tests.
+Both have a hand-written backward that recomputes the exponentials rather than storing them, and
+both return the same values (to float rounding; checked against each other in the tests).
 """
 
 from __future__ import annotations
 
 import math
-import warnings
-from collections.abc import Callable
 from dataclasses import dataclass
-from typing import Any, Literal
+from typing import Any
 
 import torch
 import torch.nn.functional as F
 from torch import Tensor
 
-Backend = Literal["eager", "compiled"]
+from vidxai.extremal._compile import Backend, compile_available, run
+
+__all__ = ["MaskGrid", "SmoothMaskGenerator", "compile_available", "smooth_kernel"]
 
 COLDNESS = 20.0
 
@@ -120,19 +121,38 @@ class MaskGrid:
 
 
 # ----------------------------------------------------------------------------- smax kernels
-# U: B×N×L (N = K² neighbour values of each of L cells), Wt: P×N (P = step² phases).
-# Forward → (m, Z), both B×P×L: m = Σ_n v e^{20v} / Z, Z = Σ_n e^{20v}, v = U[:, n] · Wt[:, n].
-# Backward(g = ∂E/∂m, B×P×L) → ∂E/∂U, B×N×L:
-#   ∂m/∂v_n = e_n (1 + 20 (v_n − m)) / Z,  ∂v_n/∂U_n = Wt[:, n].
+# Layout: ``ppad`` B×(ch+K−1)×(cw+K−1) zero-padded parameters; neighbour n = (ky, kx) of cell
+# (cy, cx) is ppad[:, cy + ky, cx + kx]. ``wt`` P×N kernel weights (P = step² phases). The smax
+# values are laid out B×P×L (L = ch·cw cells); ``to_image`` turns them into B×Hp×Wp.
+#   m = Σ_n v e^{20v} / Z,  Z = Σ_n e^{20v},  v = u_n · wt[:, n]
+#   ∂m/∂v_n = e_n (1 + 20 (v_n − m)) / Z,     ∂v_n/∂u_n = wt[:, n]
 
 _BLOCK_ELEMENTS = 1 << 20  # eager: elements of one block of the P×L×N intermediates (cache)
+
+
+def _to_image(m: Tensor, geo: tuple[int, ...]) -> Tensor:
+    """B×P×L smax values → B×Hp×Wp padded mask."""
+    _, ch, cw, step, hp, wp = geo
+    b = m.shape[0]
+    img = m.reshape(b, step, step, ch, cw).permute(0, 3, 1, 4, 2)
+    return img.reshape(b, ch * step, cw * step)[:, :hp, :wp]
+
+
+def _to_phases(g: Tensor, geo: tuple[int, ...]) -> Tensor:
+    """B×Hp×Wp gradient → B×P×L (the adjoint of :func:`_to_image`)."""
+    _, ch, cw, step, hp, wp = geo
+    b = g.shape[0]
+    g = F.pad(g, (0, cw * step - wp, 0, ch * step - hp))
+    return g.reshape(b, ch, step, cw, step).permute(0, 2, 4, 1, 3).reshape(b, step * step, -1)
 
 
 def _eager_block(b: int, p: int, n: int, cells: int) -> int:
     return max(1, min(b, _BLOCK_ELEMENTS // (p * n * cells)))
 
 
-def _smax_forward_eager(u: Tensor, wt: Tensor) -> tuple[Tensor, Tensor]:
+def _forward_eager(ppad: Tensor, wt: Tensor, geo: tuple[int, ...]) -> tuple[Tensor, ...]:
+    k = geo[0]
+    u = F.unfold(ppad.unsqueeze(1), (k, k))  # B×N×L
     b, n, cells = u.shape
     p = wt.shape[0]
     block = _eager_block(b, p, n, cells)
@@ -145,12 +165,18 @@ def _smax_forward_eager(u: Tensor, wt: Tensor) -> tuple[Tensor, Tensor]:
         z = e.sum(-1)
         ms.append(torch.linalg.vecdot(v, e) / z)
         zs.append(z)
-    return torch.cat(ms), torch.cat(zs)
+    m, z = torch.cat(ms), torch.cat(zs)
+    return _to_image(m, geo).clamp(0.0, 1.0), m, z
 
 
-def _smax_backward_eager(u: Tensor, wt: Tensor, m: Tensor, z: Tensor, g: Tensor) -> Tensor:
+def _backward_eager(
+    ppad: Tensor, wt: Tensor, m: Tensor, z: Tensor, grad: Tensor, geo: tuple[int, ...]
+) -> Tensor:
+    k = geo[0]
+    u = F.unfold(ppad.unsqueeze(1), (k, k))
     b, n, cells = u.shape
     p = wt.shape[0]
+    g = _to_phases(grad, geo)
     block = _eager_block(b, p, n, cells)
     ut = u.transpose(1, 2)
     w = wt.reshape(1, p, 1, n)
@@ -162,80 +188,69 @@ def _smax_backward_eager(u: Tensor, wt: Tensor, m: Tensor, z: Tensor, g: Tensor)
         q = (g[sl] / z[sl]).unsqueeze(-1)
         r = (1.0 - COLDNESS * m[sl]).unsqueeze(-1)
         out.append(v.mul_(COLDNESS).add_(r).mul_(e).mul_(q).mul_(w).sum(1))
-    return torch.cat(out).transpose(1, 2)
+    gu = torch.cat(out).transpose(1, 2)  # B×N×L
+    return F.fold(gu, ppad.shape[1:], (k, k)).squeeze(1)
 
 
-def _smax_forward_unrolled(u: Tensor, wt: Tensor) -> tuple[Tensor, Tensor]:
-    num = torch.zeros((), dtype=u.dtype, device=u.device)
-    den = torch.zeros((), dtype=u.dtype, device=u.device)
-    for i in range(u.shape[1]):
-        v = u[:, i : i + 1, :] * wt[:, i].reshape(1, -1, 1)
-        e = torch.exp(v * COLDNESS)
-        num = num + v * e
-        den = den + e
-    return num / den, den
+def _forward_unrolled(ppad: Tensor, wt: Tensor, geo: tuple[int, ...]) -> tuple[Tensor, ...]:
+    """The same sums written per neighbour, so that torch.compile fuses them into one loop."""
+    k, ch, cw = geo[:3]
+    b = ppad.shape[0]
+    num = torch.zeros((), dtype=ppad.dtype, device=ppad.device)
+    den = torch.zeros((), dtype=ppad.dtype, device=ppad.device)
+    for ky in range(k):
+        for kx in range(k):
+            u = ppad[:, ky : ky + ch, kx : kx + cw].reshape(b, 1, ch * cw)
+            v = u * wt[:, ky * k + kx].reshape(1, -1, 1)
+            e = torch.exp(v * COLDNESS)
+            num = num + v * e
+            den = den + e
+    m = num / den
+    return _to_image(m, geo).clamp(0.0, 1.0), m, den
 
 
-def _smax_backward_unrolled(u: Tensor, wt: Tensor, m: Tensor, z: Tensor, g: Tensor) -> Tensor:
+def _backward_unrolled(
+    ppad: Tensor, wt: Tensor, m: Tensor, z: Tensor, grad: Tensor, geo: tuple[int, ...]
+) -> Tensor:
+    k, ch, cw = geo[:3]
+    b = ppad.shape[0]
+    g = _to_phases(grad, geo)
     q = g / z
     r = 1.0 - COLDNESS * m
-    out = []
-    for i in range(u.shape[1]):
-        w = wt[:, i].reshape(1, -1, 1)
-        v = u[:, i : i + 1, :] * w
-        e = torch.exp(v * COLDNESS)
-        out.append((w * e * q * (r + COLDNESS * v)).sum(1))
-    return torch.stack(out, 1)
+    out = torch.zeros_like(ppad)
+    for ky in range(k):
+        for kx in range(k):
+            w = wt[:, ky * k + kx].reshape(1, -1, 1)
+            u = ppad[:, ky : ky + ch, kx : kx + cw].reshape(b, 1, ch * cw)
+            v = u * w
+            e = torch.exp(v * COLDNESS)
+            gu = (w * e * q * (r + COLDNESS * v)).sum(1)
+            out[:, ky : ky + ch, kx : kx + cw] += gu.reshape(b, ch, cw)
+    return out
 
 
-_compiled: dict[str, Callable[..., Any]] = {}
-_compile_failed: list[str] = []
-
-
-def compile_available() -> bool:
-    """Whether the compiled backend can be tried (``torch.compile`` present and not failed)."""
-    return hasattr(torch, "compile") and not _compile_failed
-
-
-def _kernels(backend: Backend) -> tuple[Callable[..., Any], Callable[..., Any]]:
-    if backend == "eager" or not compile_available():
-        return _smax_forward_eager, _smax_backward_eager
-    if not _compiled:
-        _compiled["forward"] = torch.compile(_smax_forward_unrolled, dynamic=False)
-        _compiled["backward"] = torch.compile(_smax_backward_unrolled, dynamic=False)
-    return _compiled["forward"], _compiled["backward"]
-
-
-def _run(backend: Backend, which: int, *args: Tensor) -> Any:
-    """Run a kernel; the compiled one falls back to eager (with a warning) if it cannot build."""
-    if backend == "compiled" and compile_available():
-        try:
-            return _kernels("compiled")[which](*args)
-        except Exception as exc:  # any compiler failure → the portable path
-            _compile_failed.append(repr(exc))
-            warnings.warn(
-                "vidxai: torch.compile is unavailable for the extremal mask "
-                f"({type(exc).__name__}); using the slower eager kernels.",
-                RuntimeWarning,
-                stacklevel=3,
-            )
-    return _kernels("eager")[which](*args)
-
-
-class _SmaxPool(torch.autograd.Function):
-    """Smax pooling of neighbour values with a hand-written, recomputing backward."""
+class _SmoothMask(torch.autograd.Function):
+    """Padded parameters → padded mask, with a hand-written backward that recomputes the
+    exponentials instead of storing ``B×P×L×N`` intermediates. The final clamp to [0, 1] only
+    guards against rounding (the smax of values in [0, 1] lies in [0, 1]); the backward treats
+    it as the identity."""
 
     @staticmethod
-    def forward(ctx: Any, u: Tensor, wt: Tensor, backend: Backend) -> Tensor:  # type: ignore[override]
-        m, z = _run(backend, 0, u.contiguous(), wt)
-        ctx.save_for_backward(u, wt, m, z)
-        ctx.backend = backend
-        return m
+    def forward(  # type: ignore[override]
+        ctx: Any, ppad: Tensor, wt: Tensor, geo: tuple[int, ...], backend: Backend
+    ) -> Tensor:
+        fn = _forward_unrolled if backend == "compiled" else _forward_eager
+        img, m, z = run(backend, fn, ppad.contiguous(), wt, geo)
+        ctx.save_for_backward(ppad, wt, m, z)
+        ctx.geo, ctx.backend = geo, backend
+        return img
 
     @staticmethod
-    def backward(ctx: Any, g: Tensor) -> tuple[Tensor, None, None]:  # type: ignore[override]
-        u, wt, m, z = ctx.saved_tensors
-        return _run(ctx.backend, 1, u.contiguous(), wt, m, z, g.contiguous()), None, None
+    def backward(ctx: Any, grad: Tensor) -> tuple[Tensor, None, None, None]:  # type: ignore[override]
+        ppad, wt, m, z = ctx.saved_tensors
+        fn = _backward_unrolled if ctx.backend == "compiled" else _backward_eager
+        out = run(ctx.backend, fn, ppad.contiguous(), wt, m, z, grad.contiguous(), ctx.geo)
+        return out, None, None, None
 
 
 class SmoothMaskGenerator:
@@ -265,23 +280,15 @@ class SmoothMaskGenerator:
             ``padded``.
         """
         g = self.grid
-        b = params.shape[0]
         h, w = g.param_shape
         if tuple(params.shape[1:]) != (h, w):
             raise ValueError(f"expected parameters B×{h}×{w}, got {tuple(params.shape)}")
         ch, cw = g.cells
         k, pad = g.kernel_size, g.padding
         # Pad so that cell c sees parameters c − padding … c − padding + K − 1.
-        x = F.pad(
-            params.unsqueeze(1),
-            (pad, cw + k - 1 - w - pad, pad, ch + k - 1 - h - pad),
-        )
-        u = F.unfold(x, (k, k))  # B×K²×(ch·cw)
-        m = _SmaxPool.apply(u, self.weights, self.backend)  # B×step²×(ch·cw)
-        s = g.step
-        m = m.reshape(b, s, s, ch, cw).permute(0, 3, 1, 4, 2).reshape(b, ch * s, cw * s)
-        hp, wp = g.padded_shape
-        padded = m[:, :hp, :wp].clamp(0.0, 1.0)
+        x = F.pad(params, (pad, cw + k - 1 - w - pad, pad, ch + k - 1 - h - pad))
+        geo = (k, ch, cw, g.step, *g.padded_shape)
+        padded = _SmoothMask.apply(x, self.weights, geo, self.backend)
         r = g.margin
         mask = padded[:, r : r + g.size[0], r : r + g.size[1]]
         return mask, padded

@@ -209,8 +209,8 @@ def run_extremal(ctx: ExplainContext, params: ExtremalParams, setup: Setup) -> M
     work = params.num_iter * len(areas) * t * hp * wp * neighbours
     backend = choose_backend(params.backend, ctx.device, work)
     max_blur = scaled(params.max_blur, 20.0, scale)
-    perturbation = Perturbation(x, params.perturb_type, max_blur)
-    generator = SmoothMaskGenerator(grid, ctx.device, backend)
+    perturbation = Perturbation(x, params.perturb_type, max_blur, backend=backend)
+    masker = SmoothMaskGenerator(grid, ctx.device, backend)
 
     masks, kept, history = [], [], []
     # Every batch of areas sees the same random stream, so splitting does not change results.
@@ -218,7 +218,7 @@ def run_extremal(ctx: ExplainContext, params: ExtremalParams, setup: Setup) -> M
     for start in range(0, len(areas), group):
         ctx.generator.set_state(rng_state)
         batch = areas[start : start + group]
-        m, padded, hist = _optimise(ctx, params, setup, grid, perturbation, generator, batch)
+        m, padded, hist = _optimise(ctx, params, setup, grid, perturbation, masker, batch)
         masks.append(m)
         kept.append(padded.mean((2, 3)))
         history.append(hist)
@@ -242,7 +242,7 @@ def run_extremal(ctx: ExplainContext, params: ExtremalParams, setup: Setup) -> M
         "mask_sigma": sigma,
         "max_blur": max_blur,
         "smooth": smooth,
-        "backend": generator.backend,
+        "backend": masker.backend,
         "final_probability": hist_cpu[-1, 1].tolist(),
         **setup.extra,
     }
@@ -255,7 +255,7 @@ def _optimise(
     setup: Setup,
     grid: MaskGrid,
     perturbation: Perturbation,
-    generator: SmoothMaskGenerator,
+    masker: SmoothMaskGenerator,
     areas: list[float],
 ) -> tuple[Tensor, Tensor, Tensor]:
     """One batch of areas → (masks ``A×T×H×W``, padded ``A×T×Hp×Wp``, history ``iters×terms×A``)."""
@@ -270,13 +270,20 @@ def _optimise(
         [p], lr=params.learning_rate, momentum=params.momentum, dampening=params.momentum
     )
     hist = torch.zeros(params.num_iter, len(TERMS), a, device=device)
+    # tie-breaking: one random permutation, rotated by a random offset every iteration
+    gen = ctx.generator
+    volume = t * hp * wp
+    tie = torch.randperm(volume, generator=gen, device=device)
+    tie_core = None
+    if core is not None:
+        tie_core = torch.randperm(core.num_responses, generator=gen, device=device)
     zero = torch.zeros(a, device=device)
     area_weight = params.area_weight
     bar = tqdm(
         range(params.num_iter), desc=setup.name, disable=not ctx.progress, leave=False, unit="it"
     )
     for it in bar:
-        mask, padded = generator.generate(p)
+        mask, padded = masker.generate(p)
         mask = mask.reshape(a, t, h, w)
         padded = padded.reshape(a, t, hp, wp)
         if params.variant == "preserve":
@@ -290,13 +297,13 @@ def _optimise(
         with ctx.timer("inference"):
             (gx,) = torch.autograd.grad(reward.sum() * setup.reward_weight, xin)
 
-        perm = torch.randperm(t * hp * wp, generator=ctx.generator, device=device)
-        l_area = area_loss(padded, areas, perm, setup.per_frame)
+        shift = torch.randint(volume, (), generator=gen, device=device)
+        l_area = area_loss(padded, areas, tie, setup.per_frame, shift, masker.backend)
         reg = area_weight * l_area
         l_core = zero
-        if core is not None:
-            perm_c = torch.randperm(core.num_responses, generator=ctx.generator, device=device)
-            l_core = core(padded, perm_c)
+        if core is not None and tie_core is not None:
+            shift_c = torch.randint(core.num_responses, (), generator=gen, device=device)
+            l_core = core(padded, torch.remainder(tie_core + shift_c, core.num_responses))
             if it >= setup.core_start:
                 reg = reg + setup.core_weight * l_core
         torch.autograd.backward([xs, reg.sum()], [gx, None])
@@ -312,5 +319,5 @@ def _optimise(
             bar.set_postfix(p=f"{float(prob.mean()):.3f}", refresh=False)
     bar.close()
     with torch.no_grad():
-        mask, padded = generator.generate(p.detach())
+        mask, padded = masker.generate(p.detach())
     return mask.reshape(a, t, h, w), padded.reshape(a, t, hp, wp), hist

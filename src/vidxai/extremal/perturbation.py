@@ -9,8 +9,9 @@ The clip is turned once into ``L = 8`` levels (TorchRay's ``Perturbation``):
 A mask value ``m ∈ [0, 1]`` selects ``w = (L−1)·m``, ``k = ⌊w⌋`` and blends
 ``x' = y_k + (w − k)·(y_{k+1} − y_k)``: ``m = 1`` keeps the pixel, ``m = 0`` gives the strongest
 blur (or 0). The pyramid and its level differences are computed once per explanation; applying a
-mask is two gathers and one multiply-add, with a hand-written backward
-``∂x'/∂m = (L−1)·(y_{k+1} − y_k)`` (zero at ``m = 1``, as in the reference).
+mask is two gathers and one multiply-add (fused into one loop by the ``compiled`` backend), with a
+hand-written backward ``∂x'/∂m = (L−1)·(y_{k+1} − y_k)`` (zero at ``m = 1``, as in the
+reference).
 
 Blur border: TorchRay pads with zeros; here each output pixel is a weighted mean of the pixels
 inside the frame (the Gaussian renormalised at the border), so a blurred border keeps its colour
@@ -24,6 +25,8 @@ from typing import Any, Literal
 
 import torch
 from torch import Tensor
+
+from vidxai.extremal._compile import Backend, run
 
 PerturbationType = Literal["blur", "fade"]
 NUM_LEVELS = 8
@@ -53,27 +56,39 @@ def blur_frames(x: Tensor, sigma: float) -> Tensor:
     return gh @ x @ gw.T
 
 
+def _blend_forward(mask: Tensor, levels: Tensor, diffs: Tensor) -> Tensor:
+    top = levels.shape[0] - 1
+    w = mask * top
+    k = w.floor().clamp(0, top)
+    idx = k.long().unsqueeze(1).expand(-1, levels.shape[1], -1)  # A×C×V
+    y = torch.gather(levels, 0, idx)
+    d = torch.gather(diffs, 0, idx)
+    return y + (w - k).unsqueeze(1) * d
+
+
+def _blend_backward(mask: Tensor, diffs: Tensor, grad: Tensor) -> Tensor:
+    top = diffs.shape[0] - 1
+    k = (mask * top).floor().clamp(0, top)
+    idx = k.long().unsqueeze(1).expand(-1, diffs.shape[1], -1)
+    return (grad * torch.gather(diffs, 0, idx)).sum(1) * top
+
+
 class _Blend(torch.autograd.Function):
-    """``mask A×V`` → ``y_k + f·d_k`` as ``A×C×V`` (pyramid ``L×C×V``, differences ``L×C×V``)."""
+    """``mask A×V`` → ``y_k + f·d_k`` as ``A×C×V`` (pyramid ``L×C×V``, differences ``L×C×V``);
+    the backward recomputes the level index instead of storing the gathered differences."""
 
     @staticmethod
-    def forward(ctx: Any, mask: Tensor, levels: Tensor, diffs: Tensor) -> Tensor:  # type: ignore[override]
-        top = levels.shape[0] - 1
-        w = mask * top
-        k = w.floor().clamp_(0, top)
-        f = (w - k).unsqueeze(1)  # A×1×V
-        a, c, v = mask.shape[0], levels.shape[1], levels.shape[2]
-        idx = k.long().unsqueeze(1).expand(a, c, v)
-        d = torch.gather(diffs, 0, idx)
-        out = torch.gather(levels, 0, idx).addcmul_(f, d)
-        ctx.save_for_backward(d)
-        ctx.top = top
-        return out
+    def forward(  # type: ignore[override]
+        ctx: Any, mask: Tensor, levels: Tensor, diffs: Tensor, backend: Backend
+    ) -> Tensor:
+        ctx.save_for_backward(mask, diffs)
+        ctx.backend = backend
+        return run(backend, _blend_forward, mask.contiguous(), levels, diffs)
 
     @staticmethod
-    def backward(ctx: Any, g: Tensor) -> tuple[Tensor, None, None]:  # type: ignore[override]
-        (d,) = ctx.saved_tensors
-        return (g * d).sum(1) * ctx.top, None, None
+    def backward(ctx: Any, grad: Tensor) -> tuple[Tensor, None, None, None]:  # type: ignore[override]
+        mask, diffs = ctx.saved_tensors
+        return run(ctx.backend, _blend_backward, mask, diffs, grad.contiguous()), None, None, None
 
 
 class Perturbation:
@@ -84,6 +99,7 @@ class Perturbation:
         kind: ``"blur"`` or ``"fade"``.
         max_blur: σ of the strongest blur level in pixels (blur only).
         num_levels: pyramid levels ``L`` (≥ 2).
+        backend: ``"eager"`` or ``"compiled"`` (fused gathers, see :mod:`vidxai.extremal.mask`).
     """
 
     def __init__(
@@ -92,12 +108,14 @@ class Perturbation:
         kind: PerturbationType = "blur",
         max_blur: float = 20.0,
         num_levels: int = NUM_LEVELS,
+        backend: Backend = "eager",
     ) -> None:
         if kind not in ("blur", "fade"):
             raise ValueError(f"perturbation type must be 'blur' or 'fade', got {kind!r}")
         if num_levels < 2:
             raise ValueError(f"num_levels must be >= 2, got {num_levels}")
         self.kind = kind
+        self.backend: Backend = backend
         self.shape = tuple(x.shape)
         c = x.shape[0]
         x = x.detach()
@@ -117,5 +135,5 @@ class Perturbation:
         """Perturb the clip with masks ``A×T×H×W`` in [0, 1] → ``A×C×T×H×W`` (differentiable)."""
         a = mask.shape[0]
         c, t, h, w = self.shape
-        out = _Blend.apply(mask.reshape(a, -1), self.levels, self.diffs)
+        out = _Blend.apply(mask.reshape(a, -1), self.levels, self.diffs, self.backend)
         return out.reshape(a, c, t, h, w)
