@@ -211,3 +211,9 @@ class _Head(nn.Module):
 def test_misbehaving_model_outputs_are_named(mode, match) -> None:
     with pytest.raises(InvalidInputError, match=match):
         vidxai.explain(_Head(mode), torch.rand(3, 4, 8, 8), progress=False)
+
+
+@pytest.mark.parametrize("shape", [(3, 0, 8, 8), (3, 4, 0, 8), (1, 3, 4, 8, 0)])
+def test_empty_tensor_video(shape) -> None:
+    with pytest.raises(InvalidInputError, match="empty"):
+        vidxai.explain(_net(), torch.rand(shape), progress=False)

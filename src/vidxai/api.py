@@ -103,6 +103,10 @@ def resolve_video(
             raise InvalidInputError(
                 f"A tensor video must be C×T×H×W (or 1×C×T×H×W), got shape {tuple(video.shape)}"
             )
+        if 0 in x.shape:
+            raise InvalidInputError(
+                f"The video tensor is empty: shape {tuple(video.shape)} (C×T×H×W) has a zero size"
+            )
         if not torch.isfinite(x).all():
             raise InvalidInputError("The video tensor contains NaN or infinite values")
         classifier.check_input(x.unsqueeze(0))
