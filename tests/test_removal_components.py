@@ -225,6 +225,15 @@ def test_mean_fill_is_each_segments_mean_colour() -> None:
     )
 
 
+def test_tensor_constants_are_in_model_input_space() -> None:
+    x = torch.rand(1, 3, *SHAPE, generator=gen())
+    pv = _pixel_value(torch.full((3,), 0.5), torch.full((3,), 0.25))
+    one = make_fill(torch.tensor(-2.0), x, pv, None, 8.0)
+    torch.testing.assert_close(one.expand_as(x), torch.full_like(x, -2.0))
+    per_channel = make_fill(torch.tensor([1.0, 2.0, 3.0]), x, pv, None, 8.0)
+    torch.testing.assert_close(per_channel[0, :, 0, 0, 0], torch.tensor([1.0, 2.0, 3.0]))
+
+
 def test_reference_fill_shape_is_checked() -> None:
     x = torch.rand(1, 3, *SHAPE, generator=gen())
     pv = _pixel_value(torch.zeros(3), torch.ones(3))

@@ -59,8 +59,8 @@ class RemovalFields:
     Attributes:
         removal: ``black`` (default, REVEX's experiments), ``gray``, ``mean`` (segment mean
             colour), ``blur`` (3D Gaussian), ``blur2d`` (per-frame Gaussian), a pixel value in
-            [0, 1] (one, or one per channel), or a reference video tensor ``C×T×H×W`` in
-            model-input space.
+            [0, 1] (one, or one per channel), a tensor of 1 or C values (a constant in
+            model-input space), or a reference video tensor ``C×T×H×W`` in model-input space.
         blur_sigma: Gaussian standard deviation in voxels for the blur fills (REVEX: 8, i.e.
             OpenCV's rule for radius 25).
         soft_edges: standard deviation in voxels of a per-frame blur of the removal mask

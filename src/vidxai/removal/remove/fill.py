@@ -12,7 +12,8 @@ from vidxai.errors import InvalidInputError, ParameterError
 from vidxai.removal.remove.blur import blur_video
 
 #: A removal choice: ``"black"``, ``"gray"``, ``"mean"``, ``"blur"`` (3D), ``"blur2d"``, a pixel
-#: value in [0, 1] (float, or one per channel), or a reference video tensor ``C×T×H×W``.
+#: value in [0, 1] (float, or one per channel), a tensor of 1 or C values (a constant in
+#: model-input space), or a reference video tensor ``C×T×H×W`` in model-input space.
 RemovalSpec = str | float | tuple[float, ...] | Tensor
 
 FILL_NAMES: tuple[str, ...] = ("black", "gray", "mean", "blur", "blur2d")
@@ -81,6 +82,10 @@ def make_fill(
     """
     check_removal_spec(spec)
     c = x.shape[1]
+    if isinstance(spec, Tensor) and spec.ndim <= 1 and spec.numel() in (1, c):
+        # a constant already in model-input (normalised) space: one value or one per channel
+        value = spec.detach().to(device=x.device, dtype=x.dtype).reshape(-1)
+        return value.expand(c).reshape(1, c, 1, 1, 1).clone()
     if isinstance(spec, Tensor):
         ref = spec.detach()
         if ref.ndim == 5 and ref.shape[0] == 1:
