@@ -84,8 +84,8 @@ def make_fill(
     c = x.shape[1]
     if isinstance(spec, Tensor) and spec.ndim <= 1 and spec.numel() in (1, c):
         # a constant already in model-input (normalised) space: one value or one per channel
-        value = spec.detach().to(device=x.device, dtype=x.dtype).reshape(-1)
-        return value.expand(c).reshape(1, c, 1, 1, 1).clone()
+        constant = spec.detach().to(device=x.device, dtype=x.dtype).reshape(-1)
+        return constant.expand(c).reshape(1, c, 1, 1, 1).clone()
     if isinstance(spec, Tensor):
         ref = spec.detach()
         if ref.ndim == 5 and ref.shape[0] == 1:
