@@ -57,6 +57,7 @@ class MethodSpec:
     family: str
     description: str
     quick_params: dict[str, Any] = field(default_factory=dict)
+    demo_params: dict[str, Any] = field(default_factory=dict)
 
     def param_info(self) -> list[ParamInfo]:
         """The method's parameters with their types and defaults."""
@@ -117,6 +118,7 @@ def register_method(
     family: str,
     description: str,
     quick_params: dict[str, Any] | None = None,
+    demo_params: dict[str, Any] | None = None,
 ) -> Callable[[Callable[..., MethodOutput]], Callable[..., MethodOutput]]:
     """Decorator registering ``fn(ctx, params) -> MethodOutput`` under ``name``.
 
@@ -127,6 +129,8 @@ def register_method(
         description: one line for listings.
         quick_params: parameter overrides for a fast run (``vidxai demo``, contract tests), e.g.
             fewer samples or iterations.
+        demo_params: overrides for ``vidxai demo`` where the defaults would take minutes on the
+            demo model (e.g. fewer optimisation iterations); the demo says when it uses them.
     """
     if not dataclasses.is_dataclass(params):
         raise TypeError(f"params of method {name!r} must be a dataclass")
