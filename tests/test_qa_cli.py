@@ -60,3 +60,10 @@ def test_models_listing_shows_the_input() -> None:
     r3d = next(line for line in lines if line.startswith("r3d_18 "))
     assert "input=16×112×112" in r3d and "layer=layer4" in r3d
     assert any(line.startswith("videomae ") and "vidxai[transformers]" in line for line in lines)
+
+
+def test_unknown_model_fails_before_creating_out(clip, tmp_path) -> None:
+    out = tmp_path / "never"
+    result, lines = _run(["explain", str(clip), "--model", "r3d18", "--out", str(out)])
+    assert result.exit_code == 2 and len(lines) == 1 and "r3d_18" in lines[0]
+    assert not out.exists()

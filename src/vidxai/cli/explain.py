@@ -57,12 +57,13 @@ def command(
     overlay GIF on the original frames and a frame-grid PNG into --out."""
     import vidxai
     from vidxai import viz as vz
-    from vidxai.models.zoo import load_model
+    from vidxai.models.zoo import get_model_info, load_model
     from vidxai.video import read_video
 
     options = vz.VizOptions.from_strings(list(viz))
     method_params = parse_key_values(params)
     vidxai.get_method(method).parse_params(method_params)  # fail fast, before loading anything
+    get_model_info(model_name)  # an unknown name fails before the video is decoded
     make_out_dir(out_dir)
     source = read_video(video)
     model = load_model(model_name, weights=weights)
