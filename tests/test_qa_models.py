@@ -71,3 +71,43 @@ def test_crop_rounding() -> None:
     assert InputSpec(**size, crop_rounding="floor").crop_box((7, 9)) == (1, 2, 4, 4)
     with pytest.raises(InvalidInputError, match="crop_rounding"):
         InputSpec(crop_rounding="ceil")  # type: ignore[arg-type]
+
+
+@pytest.mark.parametrize(
+    ("shape", "box"),
+    [((90, 160), (40, 60, 70, 100)), ((160, 90), (70, 100, 30, 60))],  # landscape, portrait
+)
+def test_to_original_puts_a_marker_back_where_it_was(shape, box) -> None:
+    """A bright square's map in model space lands on the square in the original video."""
+    from vidxai.core.explanation import Explanation
+
+    h0, w0 = shape
+    r0, r1, c0, c1 = box
+    frames = np.full((24, h0, w0, 3), 60, np.uint8)
+    frames[6:14, r0:r1, c0:c1] = 255
+    spec = InputSpec(num_frames=8, size=(32, 32), resize=40, mean=(0, 0, 0), std=(1, 1, 1))
+    clf = VideoClassifier(nn.Identity(), spec)
+    x, geo = clf.prepare(frames)
+    marker = (clf.to_pixels(x)[..., 0] > 200).float()  # T×32×32, where the square is seen
+    timings = {"segmentation": 0.0, "inference": 0.0, "explanation": 0.0}
+    exp = Explanation(marker, "m", {}, 0, 0.0, 0, 0, 0, timings, geometry=geo)
+    back = exp.to_original().numpy() > 0.5
+    assert back.shape == (24, h0, w0)
+    ys, xs = np.nonzero(back.any(0))
+    assert abs(ys.mean() - (r0 + r1 - 1) / 2) <= 1.0 and abs(xs.mean() - (c0 + c1 - 1) / 2) <= 1.0
+    truth = np.zeros_like(back)
+    truth[6:14, r0:r1, c0:c1] = True
+    assert (back & truth).sum() / (back | truth).sum() > 0.6
+    # model frames sit at 0, 3, 7, 10, 13, 16, 20, 23: frames 6..14 take a marked model frame
+    assert np.nonzero(back.any((1, 2)))[0].tolist() == list(range(6, 15))
+    # areas cropped away carry no attribution: a map of ones covers just the crop's footprint
+    top, left, h, w = geo.crop_box
+    sy, sx = h0 / geo.resized_size[0], w0 / geo.resized_size[1]
+    ones = geo.to_original(torch.ones(8, h, w))
+    inside = ones[:, round((top + 2) * sy) : round((top + h - 2) * sy),
+                  round((left + 2) * sx) : round((left + w - 2) * sx)]  # fmt: skip
+    torch.testing.assert_close(inside, torch.ones_like(inside))
+    outside = torch.ones_like(ones, dtype=torch.bool)
+    outside[:, max(0, int((top - 1) * sy)) : int((top + h + 1) * sy) + 1,
+            max(0, int((left - 1) * sx)) : int((left + w + 1) * sx) + 1] = False  # fmt: skip
+    assert ones[outside].abs().max() == 0 and outside.any()
