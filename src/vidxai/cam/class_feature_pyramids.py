@@ -17,10 +17,10 @@ from dataclasses import dataclass
 import torch
 
 from vidxai.cam.core import clip_size, minmax, upsample, weighted_map
-from vidxai.cam.head import find_linear_head, linear_inputs
+from vidxai.cam.head import find_linear_head
 from vidxai.cam.layers import require_class_target
 from vidxai.cam.layout import infer_layout, to_volume
-from vidxai.cam.pyramids import build_pyramid, producers, pyramid_tube, record_convs
+from vidxai.cam.pyramids import build_pyramid, producers, pyramid_tube
 from vidxai.core.context import ExplainContext
 from vidxai.core.registry import MethodOutput, register_method
 from vidxai.errors import ParameterError, UnsupportedModelError
@@ -58,25 +58,18 @@ class ClassFeaturePyramidsParams:
     description="Class Feature Pyramids: back-steps through kernel weights; graph + tubes.",
 )
 def class_feature_pyramids(ctx: ExplainContext, params: ClassFeaturePyramidsParams) -> MethodOutput:
-    """Two forward passes, no gradients. Extras: ``graph`` (JSON-able), ``tubes``
+    """One forward pass, no gradients. Extras: ``graph`` (JSON-able), ``tubes``
     (``"<layer>_k<kernel>" → T×H×W`` map, min-max normalised; the CLI writes one overlay per
     tube) and ``tube_index`` (``[layer, kernel]`` per tube, same order)."""
     cls = require_class_target(ctx, "class_feature_pyramids")
-    head = find_linear_head(ctx, params.layer, "class_feature_pyramids")
+    head = find_linear_head(ctx, params.layer, "class_feature_pyramids", with_convs=True)
+    assert head.convs is not None
+    convs = head.convs
     class_weights = minmax(head.weight[cls].unsqueeze(0))[0]
     selected = (class_weights >= params.threshold).nonzero().flatten()
     selected = selected[class_weights[selected].argsort(descending=True)]
     roots = [(int(k), float(class_weights[k])) for k in selected]
-
-    with (
-        record_convs(ctx.module) as convs,
-        linear_inputs(ctx.module) as linears,
-        torch.enable_grad(),
-    ):
-        # A graph is built (input requires grad) to follow data flow between convolutions.
-        ctx.model(ctx.x.detach().requires_grad_(True))
-    head_in = linears[head.name]
-    root_layers = producers(head_in, convs, int(head_in.shape[-1]))
+    root_layers = producers(head.head_input, convs, int(head.weight.shape[1]))
     if not root_layers:
         raise UnsupportedModelError(
             "class_feature_pyramids needs convolutions (Conv2d/Conv3d) whose output channels "
