@@ -43,8 +43,25 @@ __all__ = [
 ]
 
 
+_SUBMODULES = (
+    "cam",
+    "data",
+    "extremal",
+    "gradient",
+    "metrics",
+    "models",
+    "removal",
+    "video",
+    "viz",
+)
+
+
 def __getattr__(name: str) -> object:
     # Heavier submodules load on first use.
+    if name in _SUBMODULES:
+        import importlib
+
+        return importlib.import_module(f"vidxai.{name}")
     if name in {"load_model", "list_models"}:
         from vidxai.models import zoo
 
@@ -62,3 +79,20 @@ def __getattr__(name: str) -> object:
 
         return evaluate
     raise AttributeError(f"module 'vidxai' has no attribute {name!r}")
+
+
+_LAZY = (
+    "load_model",
+    "list_models",
+    "VideoClassifier",
+    "InputSpec",
+    "Geometry",
+    "as_classifier",
+    "read_video",
+    "write_video",
+    "evaluate",
+)
+
+
+def __dir__() -> list[str]:
+    return sorted([*globals(), *_SUBMODULES, *_LAZY])

@@ -170,10 +170,16 @@ def _mean_rows(rows: list[dict[str, Any]]) -> list[dict[str, Any]]:
     return out
 
 
+def _fmt_mean(column: str, value: float | None) -> str:
+    if value is None:
+        return "-"
+    return f"{value:.0f}" if column.startswith("n_") else f"{value:.3f}"
+
+
 def _table(rows: list[dict[str, Any]]) -> str:
     """The per-method means as aligned text."""
     lines = ["method".ljust(24) + "".join(c.rjust(14) for c in _COLUMNS)]
     for mean in _mean_rows(rows):
-        cells = ["-" if mean[c] is None else f"{mean[c]:.3f}" for c in _COLUMNS]
+        cells = [_fmt_mean(c, mean[c]) for c in _COLUMNS]
         lines.append(mean["method"].ljust(24) + "".join(c.rjust(14) for c in cells))
     return "\n".join(lines)
