@@ -320,3 +320,11 @@ def test_constrained_wls_sums_exactly_to_delta_even_when_rank_deficient() -> Non
     phi, _ = constrained_wls(x, torch.tensor([1.0, 2.0, 3.0]).double(), torch.ones(3).double(), 3.0)
     assert float(phi.sum()) == pytest.approx(3.0, abs=1e-12)
     assert float(phi[0]) == pytest.approx(float(phi[1]))  # symmetric in identical columns
+
+
+def test_huge_blur_sigma_is_uniform_and_cheap() -> None:
+    from vidxai.removal.remove.blur import gaussian_matrix
+
+    moderate = gaussian_matrix(5, 19.0, truncate=40.0)  # folded taps, built the slow way
+    torch.testing.assert_close(moderate, torch.full((5, 5), 0.2), atol=1e-6, rtol=0)
+    torch.testing.assert_close(gaussian_matrix(5, 1e9), torch.full((5, 5), 0.2))

@@ -21,6 +21,11 @@ def gaussian_matrix(
     """
     if sigma <= 0:
         return torch.eye(length, device=device)
+    if sigma > 4 * length:
+        # Mirroring makes the kernel periodic with period 2·length; a Gaussian folded onto a
+        # period much shorter than sigma is uniform (the deviation is ~exp(-2π²σ²/(2L)²)), and
+        # building its taps would need memory proportional to sigma.
+        return torch.full((length, length), 1.0 / length, device=device)
     radius = int(truncate * sigma + 0.5)
     taps = torch.arange(-radius, radius + 1, dtype=torch.float64)
     weights = torch.exp(-0.5 * (taps / sigma) ** 2)
