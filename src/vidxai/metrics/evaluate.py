@@ -45,7 +45,7 @@ class EvaluationResult:
         params: metric name → its resolved parameters; plus ``"target"``, ``"behaviour"``,
             ``"seed"``.
         timings: metric name → seconds (shared work is charged to the first metric using it),
-            plus ``"total"``.
+            plus ``"total"`` and ``"inference"`` (the part spent inside the model's forward).
         n_forward: clips the evaluation passed forward through the model (not counting the
             re-explanations of the sanity check).
         details: metric name → extra values (pointing location, sanity layers, y / o of the drop).
@@ -283,6 +283,7 @@ def evaluate(
             if out.extras:
                 details[spec.name] = out.extras
     timings["total"] = time.perf_counter() - t_start
+    timings["inference"] = counting.stopwatch.totals.get("inference", 0.0)
     resolved_params: dict[str, Any] = {
         name: {f.name: _jsonable(getattr(p, f.name)) for f in dataclasses.fields(p)}
         for name, p in metric_params.items()
