@@ -151,3 +151,18 @@ def test_bad_input(tiny_model, tiny_clip, attribution, kw, error, match):
     kw = {"metrics": ["deletion"], **kw}
     with pytest.raises(error, match=match):
         vidxai.evaluate(tiny_model, tiny_clip[0], attribution, **kw)
+
+
+def test_default_metrics_come_from_the_registry():
+    from vidxai.metrics import default_metrics
+
+    assert default_metrics(False) == [
+        "deletion",
+        "insertion",
+        "minimal_mask",
+        "minimal_mask_insertion",
+        "average_drop",
+        "increase_in_confidence",
+    ]
+    assert default_metrics(True)[-3:] == ["pointing_game", "iou", "energy"]
+    assert "sanity" not in default_metrics(True) and get_metric("sanity").default is False

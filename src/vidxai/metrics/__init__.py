@@ -4,22 +4,23 @@
 in a registry (:func:`list_metrics`) with their direction and what they need.
 """
 
-from vidxai.metrics.evaluate import DEFAULT_METRICS, EvaluationResult, evaluate
+from vidxai.metrics.evaluate import EvaluationResult, evaluate
 from vidxai.metrics.registry import (
     MetricInputs,
     MetricOutput,
     MetricSpec,
+    default_metrics,
     get_metric,
     list_metrics,
     register_metric,
 )
 
 __all__ = [
-    "DEFAULT_METRICS",
     "EvaluationResult",
     "MetricInputs",
     "MetricOutput",
     "MetricSpec",
+    "default_metrics",
     "evaluate",
     "get_metric",
     "list_metrics",

@@ -17,18 +17,13 @@ from torch import Tensor
 
 from vidxai.errors import InvalidInputError, ParameterError
 from vidxai.metrics.localisation import ground_truth_mask
-from vidxai.metrics.registry import MetricInputs, MetricSpec, get_metric, list_metrics
-
-#: Metrics run when ``metrics=None`` (plus the localisation ones when a ground truth is given).
-DEFAULT_METRICS = (
-    "deletion",
-    "insertion",
-    "minimal_mask",
-    "minimal_mask_insertion",
-    "average_drop",
-    "increase_in_confidence",
+from vidxai.metrics.registry import (
+    MetricInputs,
+    MetricSpec,
+    default_metrics,
+    get_metric,
+    list_metrics,
 )
-LOCALISATION_METRICS = ("pointing_game", "iou", "energy")
 
 
 @dataclass
@@ -102,7 +97,7 @@ def resolve_metrics(
 ) -> list[MetricSpec]:
     """Metric names (list or comma-separated string; None → defaults) → specs."""
     if metrics is None:
-        names = list(DEFAULT_METRICS) + (list(LOCALISATION_METRICS) if has_ground_truth else [])
+        names = default_metrics(has_ground_truth)
     elif isinstance(metrics, str):
         names = [m.strip() for m in metrics.split(",") if m.strip()]
     else:
@@ -188,7 +183,8 @@ def evaluate(
         video: a path, a frames array ``T×H×W×3`` uint8, or a float tensor ``C×T×H×W`` in
             input space.
         explanation: an :class:`~vidxai.Explanation` or a plain ``T×H×W`` tensor (e.g. from Captum).
-        metrics: names (list or ``"a,b"``); None → ``DEFAULT_METRICS`` plus
+        metrics: names (list or ``"a,b"``); None → the metrics registered as defaults:
+            deletion, insertion, both minimal masks, average drop, increase in confidence, plus
             ``pointing_game, iou, energy`` when ``ground_truth`` is given. ``"sanity"`` runs only
             when asked for (it re-explains once per randomised layer group).
         target: class index or name; None → the Explanation's target, or the top-1 class.

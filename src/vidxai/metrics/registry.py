@@ -26,6 +26,7 @@ __all__ = [
     "MetricInputs",
     "MetricOutput",
     "MetricSpec",
+    "default_metrics",
     "get_metric",
     "list_metrics",
     "register_metric",
@@ -85,6 +86,8 @@ class MetricSpec:
         needs_model: runs the model (forward passes through the scorer, or re-explanations).
         description: one line for the CLI and the docs.
         family: "faithfulness", "localisation" or "sanity".
+        default: run when :func:`~vidxai.metrics.evaluate` is given ``metrics=None`` (and, for
+            a metric needing one, a ground truth).
     """
 
     name: str
@@ -95,6 +98,7 @@ class MetricSpec:
     needs_model: bool
     description: str
     family: str
+    default: bool = True
 
     def param_names(self) -> tuple[str, ...]:
         return tuple(f.name for f in dataclasses.fields(self.params))
@@ -139,6 +143,7 @@ def register_metric(
     needs_model: bool = True,
     family: str = "faithfulness",
     description: str = "",
+    default: bool = True,
 ) -> Callable[[Callable[[MetricInputs, Any], MetricOutput]], Callable[..., MetricOutput]]:
     """Decorator registering ``fn`` as the metric ``name``."""
 
@@ -156,6 +161,7 @@ def register_metric(
             needs_model=needs_model,
             description=description,
             family=family,
+            default=default,
         )
         return fn
 
@@ -187,6 +193,15 @@ _BUILTIN_ORDER = (
     "energy",
     "sanity",
 )
+
+
+def default_metrics(has_ground_truth: bool) -> list[str]:
+    """Names of the metrics run when none are named (ground-truth metrics only with one)."""
+    return [
+        s.name
+        for s in list_metrics()
+        if s.default and (has_ground_truth or not s.needs_ground_truth)
+    ]
 
 
 def list_metrics() -> list[MetricSpec]:

@@ -162,6 +162,7 @@ def _explainer(inputs: MetricInputs, params: SanityParams) -> Explainer:
     params=SanityParams,
     higher_is_better=True,
     family="sanity",
+    default=False,
     description="Cascading model randomisation: passes when the map decorrelates (Adebayo et al.).",
 )
 def sanity(inputs: MetricInputs, params: SanityParams) -> MetricOutput:
