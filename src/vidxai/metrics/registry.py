@@ -60,7 +60,6 @@ class MetricInputs:
     explanation: Any = None
     target: int | None = None
     generator_seed: int = 0
-    video: Any = None
     cache: dict[Any, Any] = field(default_factory=dict)
 
 
