@@ -156,7 +156,8 @@ def _check_batch_size(batch_size: Any) -> int | str:
     return int(batch_size)
 
 
-def _first_forward(model: CountingModel, x: Tensor) -> Tensor:
+def first_forward(model: CountingModel, x: Tensor) -> Tensor:
+    """The model's output on the intact clip, with one clear error for every way it can fail."""
     try:
         with torch.no_grad():
             out = model(x)
@@ -245,7 +246,7 @@ def explain(
     ):
         stopwatch = Stopwatch(dev)
         counting = CountingModel(classifier, stopwatch)
-        outputs = _first_forward(counting, x)
+        outputs = first_forward(counting, x)
         resolved = resolve_target(outputs, target, behaviour, classifier.class_names)
         score = float(resolved.score(outputs)[0])
         scorer = Scorer(counting, resolved, batch_size, dev, progress, tuple(x.shape[1:]))

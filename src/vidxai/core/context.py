@@ -18,6 +18,12 @@ if TYPE_CHECKING:
     from vidxai.models.adapter import VideoClassifier
 
 
+def pixel_to_input(value: float | Sequence[float] | Tensor, mean: Tensor, std: Tensor) -> Tensor:
+    """A pixel-space colour in [0, 1] (scalar or per channel) → ``C`` tensor in input space."""
+    v = torch.as_tensor(value, dtype=mean.dtype, device=mean.device)
+    return (v.expand_as(mean) - mean) / std
+
+
 class CountingModel(nn.Module):
     """Wraps a model: counts clips through forward and backward, and times forward passes.
 
@@ -87,8 +93,7 @@ class ExplainContext:
 
     def pixel_value(self, value: float | Sequence[float] | Tensor) -> Tensor:
         """A pixel-space colour in [0, 1] (scalar or per channel) → ``C`` tensor in input space."""
-        v = torch.as_tensor(value, dtype=self.x.dtype, device=self.device)
-        return (v.expand_as(self.mean) - self.mean) / self.std
+        return pixel_to_input(value, self.mean, self.std)
 
     def score_and_grad(self, x: Tensor) -> tuple[Tensor, Tensor]:
         """Target values and their gradient w.r.t. the input.

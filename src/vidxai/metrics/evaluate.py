@@ -209,8 +209,8 @@ def evaluate(
             (0, 1)…).
         UnknownNameError: unknown metric name.
     """
-    from vidxai.api import resolve_device, resolve_model, resolve_video
-    from vidxai.core.context import CountingModel
+    from vidxai.api import first_forward, resolve_device, resolve_model, resolve_video
+    from vidxai.core.context import CountingModel, pixel_to_input
     from vidxai.core.explanation import Explanation
     from vidxai.core.hooks import eval_mode, preserved_device, preserved_requires_grad
     from vidxai.core.scorer import Scorer
@@ -244,20 +244,16 @@ def evaluate(
         preserved_requires_grad(classifier),
     ):
         counting = CountingModel(classifier, Stopwatch(dev))
-        try:
-            with torch.no_grad():
-                outputs = counting(x)
-        except (RuntimeError, ValueError, IndexError) as exc:
-            raise InvalidInputError(
-                f"The model cannot run on an input of shape {tuple(x.shape)}: {exc}"
-            ) from exc
+        outputs = first_forward(counting, x)
         resolved = resolve_target(outputs, target, behaviour, classifier.class_names)
         scorer = Scorer(counting, resolved, batch_size, dev, progress, tuple(x.shape[1:]))
         inputs = MetricInputs(
             attribution=attribution,
             x=x,
             scorer=scorer,
-            pixel_value=lambda v: _pixel_value(v, classifier, dev),
+            pixel_value=lambda v: pixel_to_input(
+                v, classifier.mean.to(dev), classifier.std.to(dev)
+            ),
             ground_truth=gt.to(dev) if gt is not None else None,
             model=classifier,
             explanation=exp,
@@ -294,12 +290,6 @@ def evaluate(
         details=details,
         higher_is_better={s.name: s.higher_is_better for s in specs},
     )
-
-
-def _pixel_value(value: Any, classifier: Any, dev: torch.device) -> Tensor:
-    mean, std = classifier.mean.to(dev), classifier.std.to(dev)
-    v = torch.as_tensor(value, dtype=torch.float32, device=dev)
-    return (v.expand_as(mean) - mean) / std
 
 
 def _now(dev: torch.device) -> float:
