@@ -6,8 +6,9 @@ For each method (gradient, CAM, removal, extremal … — whatever ``list_method
   flag and every parameter's ``requires_grad`` flag are as before — also when the call raises;
 * the same seed gives the same result.
 
-Methods run with tiny budgets: :data:`SMALL` shrinks common budget parameters wherever a method
-has them, and :data:`OVERRIDES` adds per-method settings. A new method is covered automatically.
+Methods run with tiny budgets: each method's registered ``quick_params``, then :data:`SMALL`
+shrinks common budget parameters wherever a method has them, and :data:`OVERRIDES` adds
+per-method settings. A new method is covered automatically.
 """
 
 from __future__ import annotations
@@ -42,8 +43,10 @@ OVERRIDES: dict[str, dict] = {}
 
 
 def _tiny_params(spec) -> dict:
+    """The method's own quick settings, shrunk further where it has a common budget field."""
     names = {f.name for f in dataclasses.fields(spec.params)}
-    params = {k: v for k, v in SMALL.items() if k in names}
+    params = dict(getattr(spec, "quick_params", {}) or {})
+    params.update({k: v for k, v in SMALL.items() if k in names})
     params.update(OVERRIDES.get(spec.name, {}))
     return params
 

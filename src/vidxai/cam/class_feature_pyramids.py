@@ -56,6 +56,7 @@ class ClassFeaturePyramidsParams:
     params=ClassFeaturePyramidsParams,
     family="cam",
     description="Class Feature Pyramids: back-steps through kernel weights; graph + tubes.",
+    quick_params={"depth": 2, "max_tubes": 4},
 )
 def class_feature_pyramids(ctx: ExplainContext, params: ClassFeaturePyramidsParams) -> MethodOutput:
     """One forward pass, no gradients. Extras: ``graph`` (JSON-able), ``tubes``

@@ -57,6 +57,7 @@ class ScoreCamParams:
     params=ScoreCamParams,
     family="cam",
     description="Score-CAM: channel weights from forward passes on activation-masked clips.",
+    quick_params={"max_channels": 16},
 )
 def scorecam(ctx: ExplainContext, params: ScoreCamParams) -> MethodOutput:
     """1 + C forward passes (C = scored channels), no gradients; ``T×H×W`` map."""

@@ -70,6 +70,7 @@ def integrated_gradients_raw(
     params=IntegratedGradientsParams,
     family="gradient",
     description="Integrated gradients along the straight path from a baseline (batched).",
+    quick_params={"n_steps": 8},
 )
 def integrated_gradients(ctx: ExplainContext, params: IntegratedGradientsParams) -> MethodOutput:
     """``n_steps`` forward + backward passes (batched) and 2 forward passes for the gap check."""

@@ -77,6 +77,10 @@ def path_gradients(
     n_inputs, n_steps = int(inputs.shape[0]), int(alphas.shape[0])
     total = n_inputs * n_steps
     acc = inputs.new_empty(inputs.shape) if plain else torch.zeros_like(inputs)
+    if not plain:  # x_k − b once; path points are built in one reused buffer
+        base = inputs.new_zeros((1, *inputs.shape[1:])) if baseline is None else baseline
+        diff = inputs - base
+        buffer = inputs.new_empty((min(ctx.batch_size, total), *inputs.shape[1:]))
     shape = (-1,) + (1,) * (inputs.ndim - 1)
     batch = max(1, int(ctx.batch_size))
     start = 0
@@ -88,9 +92,9 @@ def path_gradients(
             if plain:
                 points = inputs[start:stop]
             else:
-                base = baseline[k] if baseline is not None and baseline.shape[0] > 1 else baseline
-                base = inputs.new_zeros(()) if base is None else base
-                points = torch.addcmul(base, alphas[i].view(shape), inputs[k] - base)
+                points = torch.index_select(diff, 0, k, out=buffer[: stop - start])
+                points.mul_(alphas[i].view(shape))
+                points.add_(base[k] if base.shape[0] > 1 else base)
             try:
                 _, grads = ctx.score_and_grad(points)
             except Exception as exc:  # back off on out-of-memory, like the scorer
@@ -101,7 +105,7 @@ def path_gradients(
             if plain:
                 acc[start:stop] = grads
             else:
-                acc.index_add_(0, k, grads * weights[i].view(shape))
+                acc.index_add_(0, k, grads.mul_(weights[i].view(shape)))
             bar.update(stop - start)
             start = stop
     return acc

@@ -106,6 +106,7 @@ def _raw_function(ctx: ExplainContext, params: SmoothGradParams) -> Callable[[Te
     params=SmoothGradParams,
     family="gradient",
     description="SmoothGrad / SmoothGrad² / VarGrad over saliency, grad×input or IG (batched).",
+    quick_params={"n_samples": 8, "n_steps": 4},
 )
 def smoothgrad(ctx: ExplainContext, params: SmoothGradParams) -> MethodOutput:
     """``n_samples`` (× ``n_steps`` for IG) forward + backward passes, batched; ``T×H×W`` map."""
