@@ -115,11 +115,11 @@ def test_mask_backward_passes_gradcheck(backend):
         pytest.skip("the compiled kernels are checked in test_extremal_compiled.py")
     grid = MaskGrid((5, 6), 2, 1.5)
     k, (ch, cw) = grid.kernel_size, grid.cells
-    geo = (k, ch, cw, grid.step, *grid.padded_shape)
+    geo = (ch, cw, grid.step, *grid.padded_shape)
     gen = torch.Generator().manual_seed(3)
     ppad = torch.rand(2, ch + k - 1, cw + k - 1, generator=gen, dtype=torch.float64)
     wt = grid.phase_weights().double()
-    fn = lambda z: _SmoothMask.apply(z, wt, geo, backend)  # noqa: E731
+    fn = lambda z: _SmoothMask.apply(z, wt, k, geo, backend)  # noqa: E731
     assert torch.autograd.gradcheck(fn, (ppad.requires_grad_(),))
 
 

@@ -19,9 +19,9 @@ reduction. Two interchangeable backends compute it:
 
 * ``eager``: plain tensor ops over blocks of frames (materialises ``phases × cells × K²`` per
   block); portable, several times slower on a CPU;
-* ``compiled``: the same sums written per neighbour and fused by :func:`torch.compile` into one
-  loop that never materialises the neighbour axis (needs a C++ compiler on CPU; compiled on
-  first use, cached by PyTorch).
+* ``compiled``: the same sums fused by :func:`torch.compile` into loops that never store the
+  neighbour axis (needs a C++ compiler on CPU; compiled on first use in a few seconds, cached by
+  PyTorch).
 
 Both have a hand-written backward that recomputes the exponentials rather than storing them, and
 both return the same values (to float rounding; checked against each other in the tests).
@@ -121,18 +121,18 @@ class MaskGrid:
 
 
 # ----------------------------------------------------------------------------- smax kernels
-# Layout: ``ppad`` B×(ch+K−1)×(cw+K−1) zero-padded parameters; neighbour n = (ky, kx) of cell
-# (cy, cx) is ppad[:, cy + ky, cx + kx]. ``wt`` P×N kernel weights (P = step² phases). The smax
-# values are laid out B×P×L (L = ch·cw cells); ``to_image`` turns them into B×Hp×Wp.
-#   m = Σ_n v e^{20v} / Z,  Z = Σ_n e^{20v},  v = u_n · wt[:, n]
+# ``ut`` B×L×N: the N = K² neighbour parameters of each of the L = ch·cw output cells (unfolded
+# from the zero-padded parameters); ``wt`` P×N kernel weights (P = step² phases). The smax values
+# are laid out B×P×L; ``_to_image`` turns them into the B×Hp×Wp padded mask.
+#   m = Σ_n v e^{20v} / Z,  Z = Σ_n e^{20v},  v = ut[..., n] · wt[:, n]
 #   ∂m/∂v_n = e_n (1 + 20 (v_n − m)) / Z,     ∂v_n/∂u_n = wt[:, n]
 
-_BLOCK_ELEMENTS = 1 << 20  # eager: elements of one block of the P×L×N intermediates (cache)
+_BLOCK_ELEMENTS = 1 << 20  # eager: elements of one block of the intermediates (cache-sized)
 
 
 def _to_image(m: Tensor, geo: tuple[int, ...]) -> Tensor:
     """B×P×L smax values → B×Hp×Wp padded mask."""
-    _, ch, cw, step, hp, wp = geo
+    ch, cw, step, hp, wp = geo
     b = m.shape[0]
     img = m.reshape(b, step, step, ch, cw).permute(0, 3, 1, 4, 2)
     return img.reshape(b, ch * step, cw * step)[:, :hp, :wp]
@@ -140,45 +140,39 @@ def _to_image(m: Tensor, geo: tuple[int, ...]) -> Tensor:
 
 def _to_phases(g: Tensor, geo: tuple[int, ...]) -> Tensor:
     """B×Hp×Wp gradient → B×P×L (the adjoint of :func:`_to_image`)."""
-    _, ch, cw, step, hp, wp = geo
+    ch, cw, step, hp, wp = geo
     b = g.shape[0]
     g = F.pad(g, (0, cw * step - wp, 0, ch * step - hp))
     return g.reshape(b, ch, step, cw, step).permute(0, 2, 4, 1, 3).reshape(b, step * step, -1)
 
 
-def _eager_block(b: int, p: int, n: int, cells: int) -> int:
-    return max(1, min(b, _BLOCK_ELEMENTS // (p * n * cells)))
+def _eager_block(b: int, size: int) -> int:
+    return max(1, min(b, _BLOCK_ELEMENTS // size))
 
 
-def _forward_eager(ppad: Tensor, wt: Tensor, geo: tuple[int, ...]) -> tuple[Tensor, ...]:
-    k = geo[0]
-    u = F.unfold(ppad.unsqueeze(1), (k, k))  # B×N×L
-    b, n, cells = u.shape
+def _forward_eager(ut: Tensor, wt: Tensor, geo: tuple[int, ...]) -> tuple[Tensor, ...]:
+    b, cells, n = ut.shape
     p = wt.shape[0]
-    block = _eager_block(b, p, n, cells)
-    ut = u.transpose(1, 2)  # B×L×N: neighbours innermost for the reductions
+    block = _eager_block(b, p * n * cells)
     w = wt.reshape(1, p, 1, n)
     ms, zs = [], []
     for s in range(0, b, block):
-        v = ut[s : s + block].unsqueeze(1) * w  # b×P×L×N
+        v = ut[s : s + block].unsqueeze(1) * w  # b×P×L×N, neighbours innermost
         e = torch.exp(v * COLDNESS)
         z = e.sum(-1)
         ms.append(torch.linalg.vecdot(v, e) / z)
         zs.append(z)
-    m, z = torch.cat(ms), torch.cat(zs)
-    return _to_image(m, geo).clamp(0.0, 1.0), m, z
+    m = torch.cat(ms)
+    return _to_image(m, geo).clamp(0.0, 1.0), m, torch.cat(zs)
 
 
 def _backward_eager(
-    ppad: Tensor, wt: Tensor, m: Tensor, z: Tensor, grad: Tensor, geo: tuple[int, ...]
+    ut: Tensor, wt: Tensor, m: Tensor, z: Tensor, grad: Tensor, geo: tuple[int, ...]
 ) -> Tensor:
-    k = geo[0]
-    u = F.unfold(ppad.unsqueeze(1), (k, k))
-    b, n, cells = u.shape
+    b, cells, n = ut.shape
     p = wt.shape[0]
     g = _to_phases(grad, geo)
-    block = _eager_block(b, p, n, cells)
-    ut = u.transpose(1, 2)
+    block = _eager_block(b, p * n * cells)
     w = wt.reshape(1, p, 1, n)
     out = []
     for s in range(0, b, block):
@@ -188,45 +182,27 @@ def _backward_eager(
         q = (g[sl] / z[sl]).unsqueeze(-1)
         r = (1.0 - COLDNESS * m[sl]).unsqueeze(-1)
         out.append(v.mul_(COLDNESS).add_(r).mul_(e).mul_(q).mul_(w).sum(1))
-    gu = torch.cat(out).transpose(1, 2)  # B×N×L
-    return F.fold(gu, ppad.shape[1:], (k, k)).squeeze(1)
+    return torch.cat(out)  # B×L×N
 
 
-def _forward_unrolled(ppad: Tensor, wt: Tensor, geo: tuple[int, ...]) -> tuple[Tensor, ...]:
-    """The same sums written per neighbour, so that torch.compile fuses them into one loop."""
-    k, ch, cw = geo[:3]
-    b = ppad.shape[0]
-    num = torch.zeros((), dtype=ppad.dtype, device=ppad.device)
-    den = torch.zeros((), dtype=ppad.dtype, device=ppad.device)
-    for ky in range(k):
-        for kx in range(k):
-            u = ppad[:, ky : ky + ch, kx : kx + cw].reshape(b, 1, ch * cw)
-            v = u * wt[:, ky * k + kx].reshape(1, -1, 1)
-            e = torch.exp(v * COLDNESS)
-            num = num + v * e
-            den = den + e
-    m = num / den
-    return _to_image(m, geo).clamp(0.0, 1.0), m, den
+def _forward_fused(ut: Tensor, wt: Tensor, geo: tuple[int, ...]) -> tuple[Tensor, ...]:
+    """For torch.compile: two reductions over the neighbours, each recomputing ``e^{20v}``, are
+    fused into loops that never store the B×P×L×N intermediates."""
+    v = ut.unsqueeze(1) * wt[None, :, None, :]  # B×P×L×N
+    z = torch.exp(v * COLDNESS).sum(-1)
+    m = (v * torch.exp(v * COLDNESS)).sum(-1) / z
+    return _to_image(m, geo).clamp(0.0, 1.0), m, z
 
 
-def _backward_unrolled(
-    ppad: Tensor, wt: Tensor, m: Tensor, z: Tensor, grad: Tensor, geo: tuple[int, ...]
+def _backward_fused(
+    ut: Tensor, wt: Tensor, m: Tensor, z: Tensor, grad: Tensor, geo: tuple[int, ...]
 ) -> Tensor:
-    k, ch, cw = geo[:3]
-    b = ppad.shape[0]
     g = _to_phases(grad, geo)
-    q = g / z
-    r = 1.0 - COLDNESS * m
-    out = torch.zeros_like(ppad)
-    for ky in range(k):
-        for kx in range(k):
-            w = wt[:, ky * k + kx].reshape(1, -1, 1)
-            u = ppad[:, ky : ky + ch, kx : kx + cw].reshape(b, 1, ch * cw)
-            v = u * w
-            e = torch.exp(v * COLDNESS)
-            gu = (w * e * q * (r + COLDNESS * v)).sum(1)
-            out[:, ky : ky + ch, kx : kx + cw] += gu.reshape(b, ch, cw)
-    return out
+    wn = wt.t()  # N×P: the phases innermost, reduced
+    v = ut.unsqueeze(-1) * wn  # B×L×N×P
+    q = (g / z).transpose(1, 2).unsqueeze(2)  # B×L×1×P
+    r = (1.0 - COLDNESS * m).transpose(1, 2).unsqueeze(2)
+    return (wn * torch.exp(v * COLDNESS) * q * (r + COLDNESS * v)).sum(-1)  # B×L×N
 
 
 class _SmoothMask(torch.autograd.Function):
@@ -237,20 +213,22 @@ class _SmoothMask(torch.autograd.Function):
 
     @staticmethod
     def forward(  # type: ignore[override]
-        ctx: Any, ppad: Tensor, wt: Tensor, geo: tuple[int, ...], backend: Backend
+        ctx: Any, ppad: Tensor, wt: Tensor, k: int, geo: tuple[int, ...], backend: Backend
     ) -> Tensor:
-        fn = _forward_unrolled if backend == "compiled" else _forward_eager
-        img, m, z = run(backend, fn, ppad.contiguous(), wt, geo)
-        ctx.save_for_backward(ppad, wt, m, z)
-        ctx.geo, ctx.backend = geo, backend
+        ut = F.unfold(ppad.unsqueeze(1), (k, k)).transpose(1, 2).contiguous()  # B×L×N
+        fn = _forward_fused if backend == "compiled" else _forward_eager
+        img, m, z = run(backend, fn, ut, wt, geo)
+        ctx.save_for_backward(ut, wt, m, z)
+        ctx.k, ctx.geo, ctx.backend, ctx.size = k, geo, backend, ppad.shape[1:]
         return img
 
     @staticmethod
-    def backward(ctx: Any, grad: Tensor) -> tuple[Tensor, None, None, None]:  # type: ignore[override]
-        ppad, wt, m, z = ctx.saved_tensors
-        fn = _backward_unrolled if ctx.backend == "compiled" else _backward_eager
-        out = run(ctx.backend, fn, ppad.contiguous(), wt, m, z, grad.contiguous(), ctx.geo)
-        return out, None, None, None
+    def backward(ctx: Any, grad: Tensor) -> tuple[Tensor, None, None, None, None]:  # type: ignore[override]
+        ut, wt, m, z = ctx.saved_tensors
+        fn = _backward_fused if ctx.backend == "compiled" else _backward_eager
+        gu = run(ctx.backend, fn, ut, wt, m, z, grad.contiguous(), ctx.geo)  # B×L×N
+        out = F.fold(gu.transpose(1, 2), ctx.size, (ctx.k, ctx.k)).squeeze(1)
+        return out, None, None, None, None
 
 
 class SmoothMaskGenerator:
@@ -287,8 +265,8 @@ class SmoothMaskGenerator:
         k, pad = g.kernel_size, g.padding
         # Pad so that cell c sees parameters c − padding … c − padding + K − 1.
         x = F.pad(params, (pad, cw + k - 1 - w - pad, pad, ch + k - 1 - h - pad))
-        geo = (k, ch, cw, g.step, *g.padded_shape)
-        padded = _SmoothMask.apply(x, self.weights, geo, self.backend)
+        geo = (ch, cw, g.step, *g.padded_shape)
+        padded = _SmoothMask.apply(x, self.weights, k, geo, self.backend)
         r = g.margin
         mask = padded[:, r : r + g.size[0], r : r + g.size[1]]
         return mask, padded

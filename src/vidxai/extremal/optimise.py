@@ -37,7 +37,7 @@ from vidxai.extremal.reward import Variant, log_reward
 REFERENCE_SIZE = 112
 STEP_AREA_GROWTH = 1.0008668  # the reference: "doubles every ~800 iterations"
 # Work (iterations × mask voxels × neighbours) above which "auto" pays for torch.compile on CPU.
-COMPILE_WORK = 3e9
+COMPILE_WORK = 1e10
 TERMS = ("reward", "probability", "area", "core", "energy")
 
 
@@ -172,6 +172,7 @@ def run_extremal(ctx: ExplainContext, params: ExtremalParams, setup: Setup) -> M
     Returns:
         ``MethodOutput`` with ``attribution`` ``T×H×W`` (sum of the masks over the areas, per-frame
         Gaussian smoothing, divided by its maximum) and extras ``masks`` (``A×T×H×W``, CPU),
+        ``area_masks`` (the same masks by area, ``{"0.05": T×H×W, …}``, which the CLI renders),
         ``areas``, ``kept_area`` (mean of each padded mask: the fraction of the padded volume
         kept, which the area term drives to the target), ``kept_area_per_frame`` (``A×T``),
         ``loss_history`` (``{term: num_iter × A}`` lists: ``reward`` (−log p…),
@@ -232,8 +233,12 @@ def run_extremal(ctx: ExplainContext, params: ExtremalParams, setup: Setup) -> M
     attribution = attribution / torch.where(peak > 0, peak, torch.ones_like(peak))
     hist_cpu = hist.cpu()
     loss_history = {name: hist_cpu[:, i].tolist() for i, name in enumerate(TERMS)}
+    masks_cpu = mask.detach().cpu()
+    names = [f"{a:g}" for a in areas]
+    names = [n if names.count(n) == 1 else f"{n}_{i}" for i, n in enumerate(names)]
     extras: dict[str, Any] = {
-        "masks": mask.detach().cpu(),
+        "masks": masks_cpu,
+        "area_masks": {n: masks_cpu[i] for i, n in enumerate(names)},
         "areas": areas,
         "kept_area": kept_frames.mean(1).tolist(),
         "kept_area_per_frame": kept_frames.tolist(),
