@@ -128,7 +128,7 @@ def test_ep3d_keeps_the_requested_area_inside_the_evidence(ep3d_run):
 
 def test_ep2d_keeps_the_same_area_in_every_frame(ep3d_run):
     exp = vidxai.explain(
-        CuboidModel(s0=0.1),
+        CuboidModel(s0=0.12),
         clip(),
         method="ep2d",
         num_iter=200,
@@ -138,14 +138,14 @@ def test_ep2d_keeps_the_same_area_in_every_frame(ep3d_run):
     )
     per_frame = torch.tensor(exp.extras["kept_area_per_frame"][0])
     assert per_frame.shape == (T,)
-    # every frame, with evidence (2–5) or without, keeps about 5 % (smooth blobs: ±0.02) …
-    torch.testing.assert_close(per_frame, torch.full((T,), 0.05), atol=0.02, rtol=0)
+    # every frame, with evidence (2–5) or without, keeps about 5 % (measured 0.044–0.057) …
+    torch.testing.assert_close(per_frame, torch.full((T,), 0.05), atol=0.012, rtol=0)
     # … while 3D-EP puts the whole area into the evidence frames
     per_frame_3d = torch.tensor(ep3d_run.extras["kept_area_per_frame"][0])
     assert float(per_frame_3d[[0, 1, 6, 7]].max()) < 0.01 < 0.06 < float(per_frame_3d[2:6].min())
     masks = exp.extras["masks"][0]
     in_evidence_frames = (masks[REGION[0]] * inside()[REGION[0]]).sum() / masks[REGION[0]].sum()
-    assert float(in_evidence_frames) > 0.8
+    assert float(in_evidence_frames) > 0.9
 
 
 def test_step_is_more_temporally_coherent_than_ep3d(step_run):
