@@ -6,7 +6,7 @@ from dataclasses import dataclass
 
 from vidxai.core.context import ExplainContext
 from vidxai.core.registry import MethodOutput, register_method
-from vidxai.extremal.optimise import ExtremalParams, Setup, run_extremal
+from vidxai.extremal.optimise import DEMO_PARAMS, ExtremalParams, Setup, run_extremal
 
 
 @dataclass(frozen=True)
@@ -20,7 +20,8 @@ class EP2DParams(ExtremalParams):
     family="extremal",
     description="2D extremal perturbation: a smooth per-frame mask keeping the same area in "
     "every frame (Li et al. 2021).",
-    quick_params={"num_iter": 100},
+    quick_params={"num_iter": 30},
+    demo_params=DEMO_PARAMS,
 )
 def ep2d(ctx: ExplainContext, params: EP2DParams) -> MethodOutput:
     """``num_iter`` forward + backward passes of a batch of ``len(perturb_area)`` clips."""

@@ -6,7 +6,7 @@ from dataclasses import dataclass
 
 from vidxai.core.context import ExplainContext
 from vidxai.core.registry import MethodOutput, register_method
-from vidxai.extremal.optimise import ExtremalParams, Setup, run_extremal
+from vidxai.extremal.optimise import DEMO_PARAMS, ExtremalParams, Setup, run_extremal
 
 
 @dataclass(frozen=True)
@@ -20,7 +20,8 @@ class EP3DParams(ExtremalParams):
     family="extremal",
     description="3D extremal perturbation: a smooth mask keeping a target fraction of the whole "
     "video (Li et al. 2021).",
-    quick_params={"num_iter": 100},
+    quick_params={"num_iter": 30},
+    demo_params=DEMO_PARAMS,
 )
 def ep3d(ctx: ExplainContext, params: EP3DParams) -> MethodOutput:
     """``num_iter`` forward + backward passes of a batch of ``len(perturb_area)`` clips."""

@@ -9,6 +9,7 @@ from vidxai.core.registry import MethodOutput, register_method
 from vidxai.errors import ParameterError
 from vidxai.extremal.losses import CoreShape, CoreSpec
 from vidxai.extremal.optimise import (
+    DEMO_PARAMS,
     REFERENCE_SIZE,
     STEP_AREA_GROWTH,
     ExtremalParams,
@@ -61,7 +62,8 @@ class StepParams(ExtremalParams):
     family="extremal",
     description="STEP: spatio-temporal extremal perturbation with a smooth mask and an "
     "ellipsoid core prior over key frames (Li et al. 2021).",
-    quick_params={"num_iter": 100, "core_start": 30},
+    quick_params={"num_iter": 30, "core_start": 10},
+    demo_params={**DEMO_PARAMS, "core_start": 40},
 )
 def step(ctx: ExplainContext, params: StepParams) -> MethodOutput:
     """``num_iter`` forward + backward passes of a batch of ``len(perturb_area)`` clips."""
