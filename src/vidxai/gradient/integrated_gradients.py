@@ -62,7 +62,7 @@ def integrated_gradients_raw(
     """``K×C×T×H×W`` inputs → their per-channel integrated gradients from ``baseline``."""
     alphas, weights = quadrature(n_steps, rule)
     grads = path_gradients(ctx, inputs, baseline, alphas, weights, desc="integrated_gradients")
-    return (inputs - baseline) * grads
+    return grads.mul_(inputs - baseline)  # in place: grads is ours, a fresh K-clip sum
 
 
 @register_method(
