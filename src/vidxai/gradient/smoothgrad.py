@@ -23,15 +23,22 @@ from vidxai.core.context import ExplainContext
 from vidxai.core.registry import MethodOutput, register_method
 from vidxai.errors import ParameterError
 from vidxai.gradient.baselines import make_baseline
-from vidxai.gradient.grad_x_input import grad_x_input_raw
+from vidxai.gradient.grad_x_input import GradXInputParams, grad_x_input_raw
 from vidxai.gradient.integrated_gradients import IntegratedGradientsParams, integrated_gradients_raw
 from vidxai.gradient.paths import path_gradients
 from vidxai.gradient.polarity import Polarity, check_polarity, reduce_attribution, reduce_channels
+from vidxai.gradient.saliency import SaliencyParams
 
 Base = Literal["saliency", "grad_x_input", "integrated_gradients"]
 BASES: tuple[str, ...] = ("saliency", "grad_x_input", "integrated_gradients")
 VARIANTS: tuple[str, ...] = ("smoothgrad", "smoothgrad_sq", "vargrad")
 _IG = IntegratedGradientsParams()
+# each base method's own default polarity (absolute for saliency, signed sums otherwise)
+_DEFAULT_POLARITY = {
+    "saliency": SaliencyParams().polarity,
+    "grad_x_input": GradXInputParams().polarity,
+    "integrated_gradients": _IG.polarity,
+}
 
 
 @dataclass(frozen=True)
@@ -114,8 +121,8 @@ def smoothgrad(ctx: ExplainContext, params: SmoothGradParams) -> MethodOutput:
     raws = _raw_function(ctx, params)(noisy_copies(ctx, params.n_samples, sigma))
     reduce = reduce_channels if params.base == "saliency" else reduce_attribution
     if params.variant == "smoothgrad":
-        default = "absolute" if params.base == "saliency" else "both"
-        attribution = reduce(raws.mean(dim=0, keepdim=True), params.polarity or default)
+        polarity = params.polarity or _DEFAULT_POLARITY[params.base]
+        attribution = reduce(raws.mean(dim=0, keepdim=True), polarity)
     elif params.variant == "smoothgrad_sq":
         attribution = reduce(raws.pow(2).mean(dim=0, keepdim=True), "absolute")
     else:
