@@ -114,6 +114,7 @@ def main() -> None:
         f"{f1 * 1e3:.0f} ms, forward+backward {fb1 * 1e3:.0f} ms; forward in a batch: "
         f"{fb_batch * 1e3:.0f} ms/clip\n"
     )
+    api.explain(model, clip[0], method="saliency", progress=False)  # warm-up: method imports
     print(
         "| method | params | time (s) | clips fwd / bwd | model (s) | overhead | replay "
         "| unbatched | to 1 fwd+bwd |"
