@@ -92,9 +92,17 @@ def path_gradients(
             if plain:
                 points = inputs[start:stop]
             else:
-                points = torch.index_select(diff, 0, k, out=buffer[: stop - start])
-                points.mul_(alphas[i].view(shape))
-                points.add_(base[k] if base.shape[0] > 1 else base)
+                points = buffer[: stop - start]
+                # b_k + α_i·(x_k − b_k), one fused write per input k in the batch
+                for kk in range(start // n_steps, (stop - 1) // n_steps + 1):
+                    lo, hi = max(start, kk * n_steps), min(stop, (kk + 1) * n_steps)
+                    base_k = base[kk : kk + 1] if base.shape[0] > 1 else base
+                    torch.addcmul(
+                        base_k,
+                        alphas[lo % n_steps : (hi - 1) % n_steps + 1].view(shape),
+                        diff[kk : kk + 1],
+                        out=points[lo - start : hi - start],
+                    )
             try:
                 _, grads = ctx.score_and_grad(points)
             except Exception as exc:  # back off on out-of-memory, like the scorer
