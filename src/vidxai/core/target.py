@@ -98,10 +98,8 @@ def resolve_target(
             raise TargetError(str(unknown_name("class name", target, names)))
         index = names.index(target)
     else:
-        if (
-            isinstance(target, bool)
-            or (not hasattr(target, "__index__")
-            and not isinstance(target, str))
+        if isinstance(target, bool) or (
+            not hasattr(target, "__index__") and not isinstance(target, str)
         ):
             raise TargetError(f"Target must be an int, a class name or None, got {target!r}.")
         index = int(target)  # type: ignore[arg-type]
