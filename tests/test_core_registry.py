@@ -74,3 +74,19 @@ def test_listing_contains_saliency_with_params() -> None:
 def test_convert_value_rejects_float_for_int() -> None:
     with pytest.raises(ValueError):
         convert_value(2.5, int)
+
+
+def test_register_method_keeps_quick_and_demo_settings(monkeypatch) -> None:
+    from vidxai.core import registry
+
+    monkeypatch.setattr(registry, "_REGISTRY", dict(registry._REGISTRY))
+    registry.register_method(
+        "toy_settings",
+        params=_P,
+        family="test",
+        description="toy",
+        quick_params={"n": 1},
+        demo_params={"n": 2},
+    )(lambda ctx, p: None)
+    spec = registry._REGISTRY["toy_settings"]
+    assert spec.quick_params == {"n": 1} and spec.demo_params == {"n": 2}

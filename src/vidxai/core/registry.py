@@ -139,7 +139,7 @@ def register_method(
         if name in _REGISTRY and _REGISTRY[name].fn is not fn:
             raise ValueError(f"Method {name!r} is already registered")
         _REGISTRY[name] = MethodSpec(
-            name, fn, params, family, description, dict(quick_params or {})
+            name, fn, params, family, description, dict(quick_params or {}), dict(demo_params or {})
         )
         return fn
 
