@@ -46,6 +46,14 @@ def check_pixels(pixels: Tensor) -> None:
         raise InvalidInputError(f"A segmenter needs a float C×T×H×W clip, got {got}")
 
 
+def check_slic_params(n_segments: int, compactness: float) -> None:
+    """Raise :class:`ParameterError` unless ``n_segments`` ≥ 1 and ``compactness`` > 0 (SLIC)."""
+    if n_segments < 1:
+        raise ParameterError(f"n_segments must be ≥ 1, got {n_segments}")
+    if not compactness > 0:
+        raise ParameterError(f"compactness must be > 0, got {compactness}")
+
+
 def check_segment_count(n_segments: int, shape: tuple[int, ...], what: str) -> None:
     """Raise :class:`ParameterError` when more segments are asked for than there are voxels."""
     voxels = int(np.prod(shape))

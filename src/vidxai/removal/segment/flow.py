@@ -9,10 +9,10 @@ import numpy as np
 import torch
 from torch import Tensor
 
-from vidxai.errors import ParameterError
 from vidxai.removal.segment.base import (
     check_pixels,
     check_segment_count,
+    check_slic_params,
     compact_labels,
     to_numpy_video,
 )
@@ -40,10 +40,7 @@ class FlowSegmenter:
     compactness: float = 20.0
 
     def __post_init__(self) -> None:
-        if self.n_segments < 1:
-            raise ParameterError(f"n_segments must be ≥ 1, got {self.n_segments}")
-        if not self.compactness > 0:
-            raise ParameterError(f"compactness must be > 0, got {self.compactness}")
+        check_slic_params(self.n_segments, self.compactness)
 
     def __call__(self, pixels: Tensor) -> Tensor:
         """``pixels C×T×H×W`` in [0, 1] → ``T×H×W`` int64 labels ``0..M−1``."""

@@ -14,6 +14,7 @@ from vidxai.errors import ParameterError
 from vidxai.removal.segment.base import (
     check_pixels,
     check_segment_count,
+    check_slic_params,
     compact_labels,
     to_numpy_video,
 )
@@ -38,10 +39,7 @@ class SupervoxelSegmenter:
     spacing: tuple[float, float, float] = (0.2, 1.0, 1.0)
 
     def __post_init__(self) -> None:
-        if self.n_segments < 1:
-            raise ParameterError(f"n_segments must be ≥ 1, got {self.n_segments}")
-        if not self.compactness > 0:
-            raise ParameterError(f"compactness must be > 0, got {self.compactness}")
+        check_slic_params(self.n_segments, self.compactness)
         if len(self.spacing) != 3 or any(not s > 0 for s in self.spacing):
             raise ParameterError(f"spacing must be three positive numbers, got {self.spacing}")
 
