@@ -5,12 +5,10 @@ from __future__ import annotations
 from pathlib import Path
 from typing import Any
 
-import numpy as np
-
 from vidxai.errors import InvalidInputError
 from vidxai.video import write_video
 from vidxai.viz.options import VizOptions
-from vidxai.viz.overlay import iter_overlay
+from vidxai.viz.overlay import overlay_frames
 
 
 def save_overlay(
@@ -45,18 +43,14 @@ def save_overlay(
         fps = getattr(frames, "fps", None)
         if fps is None:
             raise InvalidInputError("save_overlay needs fps (the original frame rate)")
-    pictures = np.stack(
-        list(
-            iter_overlay(
-                frames,
-                attribution,
-                options,
-                geometry=geometry,
-                segments=segments,
-                colorbar=colorbar,
-                temporal=temporal,
-                side_by_side=side_by_side,
-            )
-        )
+    pictures = overlay_frames(
+        frames,
+        attribution,
+        options,
+        geometry=geometry,
+        segments=segments,
+        colorbar=colorbar,
+        temporal=temporal,
+        side_by_side=side_by_side,
     )
     return write_video(path, pictures, fps)
