@@ -29,6 +29,20 @@ class TinyNet(nn.Module):
         return self.fc(self.pool(self.features(x)).flatten(1))
 
 
+class SmoothNet(nn.Module):
+    """Conv3d → tanh → GAP → Linear: small and smooth (noise changes its gradients);
+    N×3×T×H×W → N×4, weights fixed by ``torch.manual_seed(0)``."""
+
+    def __init__(self) -> None:
+        super().__init__()
+        torch.manual_seed(0)
+        self.conv = nn.Conv3d(3, 6, 3, padding=1)
+        self.fc = nn.Linear(6, 4)
+
+    def forward(self, x: Tensor) -> Tensor:
+        return self.fc(torch.tanh(3 * self.conv(x)).mean(dim=(2, 3, 4)))
+
+
 class AdditiveModel(nn.Module):
     """f_k(x) = Σ_s W[k, s] · mean(x over segment s) (mean over channels and voxels).
 
@@ -55,6 +69,12 @@ class AdditiveModel(nn.Module):
 def tiny_model() -> nn.Module:
     torch.manual_seed(0)
     return TinyNet().eval()
+
+
+@pytest.fixture
+def smooth_model() -> nn.Module:
+    """A fresh :class:`SmoothNet` in eval mode (same weights every time)."""
+    return SmoothNet().eval()
 
 
 @pytest.fixture

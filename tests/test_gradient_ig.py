@@ -29,19 +29,6 @@ class Linear3d(nn.Module):
         return torch.einsum("nczyx,kczyx->nk", x, self.weight)
 
 
-class Smooth(nn.Module):
-    """A small smooth non-linear net: Conv3d → tanh → GAP → Linear."""
-
-    def __init__(self) -> None:
-        super().__init__()
-        torch.manual_seed(0)
-        self.conv = nn.Conv3d(3, 6, 3, padding=1)
-        self.fc = nn.Linear(6, 4)
-
-    def forward(self, x):
-        return self.fc(torch.tanh(3 * self.conv(x)).mean(dim=(2, 3, 4)))
-
-
 @pytest.fixture
 def clip():
     return torch.rand(1, 3, 4, 8, 8, generator=torch.Generator().manual_seed(0))
@@ -64,8 +51,8 @@ def test_ig_on_a_linear_model_equals_grad_x_input_and_is_complete(clip):
     assert ig.extras["baseline_score"] == pytest.approx(0.0, abs=1e-5)  # black = 0 here
 
 
-def test_ig_matches_a_slow_loop(clip):
-    model = Smooth().eval()
+def test_ig_matches_a_slow_loop(clip, smooth_model):
+    model = smooth_model
     exp = _explain(model, clip, "integrated_gradients", target=0, n_steps=5, rule="midpoint")
     total = torch.zeros_like(clip)
     for i in range(5):  # midpoint Riemann sum written out
@@ -77,8 +64,8 @@ def test_ig_matches_a_slow_loop(clip):
     assert exp.n_backward == 5 and exp.n_forward == 1 + 5 + 2
 
 
-def test_ig_completeness_gap_shrinks_and_is_below_one_percent():
-    model = Smooth().eval()
+def test_ig_completeness_gap_shrinks_and_is_below_one_percent(smooth_model):
+    model = smooth_model
     clip = torch.rand(1, 3, 4, 8, 8, generator=torch.Generator().manual_seed(3)) * 2
     gaps = []
     for n in (2, 8, 32, 256):
@@ -106,8 +93,8 @@ def test_ig_completeness_gap_shrinks_and_is_below_one_percent():
     assert default.extras["relative_completeness_gap"] < 0.01
 
 
-def test_ig_batch_size_parity_and_determinism(clip):
-    model = Smooth().eval()
+def test_ig_batch_size_parity_and_determinism(clip, smooth_model):
+    model = smooth_model
     a = _explain(model, clip, "integrated_gradients", n_steps=7, batch_size=1, baseline="noise")
     b = _explain(model, clip, "integrated_gradients", n_steps=7, batch_size=4, baseline="noise")
     assert torch.allclose(a.attribution, b.attribution, atol=1e-7, rtol=1e-4)
@@ -115,8 +102,8 @@ def test_ig_batch_size_parity_and_determinism(clip):
     assert not torch.allclose(a.attribution, c.attribution)
 
 
-def test_ig_baselines(clip):
-    model = Smooth().eval()
+def test_ig_baselines(clip, smooth_model):
+    model = smooth_model
     same = _explain(model, clip, "integrated_gradients", baseline=clip[0].clone(), n_steps=2)
     assert torch.equal(same.attribution, torch.zeros(4, 8, 8))  # x − b = 0
     assert same.extras["completeness_gap"] == pytest.approx(0.0, abs=1e-7)
@@ -142,9 +129,9 @@ def test_ig_baselines(clip):
         {"blur_sigma": -1.0},
     ],
 )
-def test_ig_bad_parameters(clip, params):
+def test_ig_bad_parameters(clip, params, smooth_model):
     with pytest.raises(ParameterError):
-        _explain(Smooth().eval(), clip, "integrated_gradients", **params)
+        _explain(smooth_model, clip, "integrated_gradients", **params)
 
 
 @pytest.mark.parametrize("rule", ["gauss_legendre", "midpoint", "trapezoid", "left", "right"])

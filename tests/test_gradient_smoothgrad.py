@@ -4,28 +4,14 @@ from __future__ import annotations
 
 import pytest
 import torch
-from torch import nn
 
 import vidxai.api as api
 from vidxai.errors import ParameterError
 
 
-class Smooth(nn.Module):
-    """Conv3d → tanh → GAP → Linear (smooth, so noise changes gradients)."""
-
-    def __init__(self) -> None:
-        super().__init__()
-        torch.manual_seed(0)
-        self.conv = nn.Conv3d(3, 6, 3, padding=1)
-        self.fc = nn.Linear(6, 4)
-
-    def forward(self, x):
-        return self.fc(torch.tanh(3 * self.conv(x)).mean(dim=(2, 3, 4)))
-
-
 @pytest.fixture
-def model():
-    return Smooth().eval()
+def model(smooth_model):
+    return smooth_model
 
 
 @pytest.fixture
