@@ -61,3 +61,16 @@ def test_explain_video_file_and_demo(tmp_path) -> None:
     assert read_video(demo / "clip0_saliency.gif").num_frames == 16
     assert vidxai.load_explanation(demo / "clip0_saliency.pt").method == "saliency"
     assert np.isfinite(float(rows[0]["seconds"]))
+
+
+def test_python_dash_m_runs_the_cli() -> None:
+    import subprocess
+    import sys
+
+    out = subprocess.run(
+        [sys.executable, "-m", "vidxai", "methods", "--family", "gradient"],
+        capture_output=True,
+        text=True,
+        check=True,
+    )
+    assert "saliency" in out.stdout and "integrated_gradients" in out.stdout
