@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import dataclasses
 import importlib
+import importlib.util
 import math
 import numbers
 import types
@@ -21,7 +22,17 @@ from torch import Tensor
 
 from vidxai.errors import ParameterError, UnknownNameError, unknown_name
 
-_BUILTIN_PACKAGES = ("vidxai.gradient", "vidxai.cam", "vidxai.removal", "vidxai.extremal")
+_BUILTIN_PACKAGES = (
+    "vidxai.gradient",
+    "vidxai.cam",
+    "vidxai.removal",
+    "vidxai.extremal",
+    "vidxai.relevance",
+    "vidxai.postprocess",
+)
+# Families whose methods differentiate the pre-softmax score by default (the papers, Captum and
+# pytorch-grad-cam do); removal and extremal methods keep the probability (REVEX, STEP).
+LOGIT_FAMILIES = frozenset({"gradient", "cam", "relevance"})
 
 
 @dataclass
@@ -58,6 +69,15 @@ class MethodSpec:
     description: str
     quick_params: dict[str, Any] = field(default_factory=dict)
     demo_params: dict[str, Any] = field(default_factory=dict)
+    batched: bool = False
+    default_behaviour: str | None = None
+
+    @property
+    def behaviour(self) -> str:
+        """The behaviour used when the caller gives none (``logit`` for gradient/CAM/relevance)."""
+        if self.default_behaviour is not None:
+            return self.default_behaviour
+        return "logit" if self.family in LOGIT_FAMILIES else "probability"
 
     def param_info(self) -> list[ParamInfo]:
         """The method's parameters with their types and defaults."""
@@ -119,6 +139,8 @@ def register_method(
     description: str,
     quick_params: dict[str, Any] | None = None,
     demo_params: dict[str, Any] | None = None,
+    batched: bool = False,
+    default_behaviour: str | None = None,
 ) -> Callable[[Callable[..., MethodOutput]], Callable[..., MethodOutput]]:
     """Decorator registering ``fn(ctx, params) -> MethodOutput`` under ``name``.
 
@@ -139,7 +161,15 @@ def register_method(
         if name in _REGISTRY and _REGISTRY[name].fn is not fn:
             raise ValueError(f"Method {name!r} is already registered")
         _REGISTRY[name] = MethodSpec(
-            name, fn, params, family, description, dict(quick_params or {}), dict(demo_params or {})
+            name,
+            fn,
+            params,
+            family,
+            description,
+            dict(quick_params or {}),
+            dict(demo_params or {}),
+            batched,
+            default_behaviour,
         )
         return fn
 
@@ -152,7 +182,8 @@ def _load_builtin_methods() -> None:
         return
     _loaded = True
     for pkg in _BUILTIN_PACKAGES:
-        importlib.import_module(pkg)
+        if importlib.util.find_spec(pkg) is not None:
+            importlib.import_module(pkg)
 
 
 def get_method(name: str) -> MethodSpec:
