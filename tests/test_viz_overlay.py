@@ -9,7 +9,7 @@ import torch
 
 from vidxai.core.explanation import Explanation
 from vidxai.errors import InvalidInputError
-from vidxai.models.geometry import Geometry
+from vidxai.core.geometry import Geometry
 from vidxai.video import Video, read_video
 from vidxai.viz import (
     VizOptions,

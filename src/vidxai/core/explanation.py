@@ -143,7 +143,7 @@ def load_explanation(path: str | Path) -> Explanation:
         raise VideoReadError(f"{path} is not a vidxai explanation file")
     geometry = data.get("geometry")
     if geometry is not None:
-        from vidxai.models.adapter import Geometry
+        from vidxai.core.geometry import Geometry
 
         data["geometry"] = Geometry.from_dict(geometry)
     names = {f.name for f in dataclasses.fields(Explanation)}

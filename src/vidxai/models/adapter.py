@@ -10,7 +10,7 @@ import torch
 from torch import Tensor, nn
 
 from vidxai.errors import InvalidInputError, UnsupportedModelError
-from vidxai.models.geometry import Geometry
+from vidxai.core.geometry import Geometry
 from vidxai.models.preprocess import prepare_frames
 from vidxai.models.spec import InputSpec
 

@@ -10,7 +10,7 @@ import torch.nn.functional as F
 from torch import Tensor
 
 from vidxai.errors import InvalidInputError
-from vidxai.models.geometry import Geometry
+from vidxai.core.geometry import Geometry
 from vidxai.models.spec import InputSpec
 from vidxai.video.sampling import uniform_indices
 

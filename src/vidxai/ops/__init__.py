@@ -1,0 +1,38 @@
+"""Shared tensor operations (depends only on torch and NumPy).
+
+One Gaussian blur (2D per frame and 3D, one border rule, one kernel-size rule), the fills that
+replace removed voxels, and resizing of ``T×H×W`` maps and clips. Every family (removal,
+gradient baselines, the extremal pyramid, metrics, viz) takes these from here instead of from
+each other.
+"""
+
+from vidxai.ops.blur import (
+    TRUNCATE,
+    blur,
+    blur2d,
+    blur3d,
+    blur_axis,
+    gaussian_kernel,
+    gaussian_matrix,
+    kernel_radius,
+)
+from vidxai.ops.fill import FILL_NAMES, Fill, check_fill, make_fill, segment_means
+from vidxai.ops.resize import resize_frames, resize_volume
+
+__all__ = [
+    "FILL_NAMES",
+    "TRUNCATE",
+    "Fill",
+    "blur",
+    "blur2d",
+    "blur3d",
+    "blur_axis",
+    "check_fill",
+    "gaussian_kernel",
+    "gaussian_matrix",
+    "kernel_radius",
+    "make_fill",
+    "resize_frames",
+    "resize_volume",
+    "segment_means",
+]

@@ -1,0 +1,45 @@
+"""Resizing of ``T×H×W`` maps and ``N×C×T×H×W`` clips (``align_corners=False`` throughout)."""
+
+from __future__ import annotations
+
+import torch.nn.functional as F
+from torch import Tensor
+
+
+def resize_frames(x: Tensor, size: tuple[int, int], antialias: bool = True) -> Tensor:
+    """Bilinear resize of every frame of a ``…×H×W`` tensor to ``size = (H', W')``.
+
+    Args:
+        x: ``…×H×W`` float tensor (``T×H×W`` maps, ``N×C×T×H×W`` clips, …).
+        size: output ``(H', W')``.
+        antialias: low-pass filter when shrinking (as PIL / torchvision's antialiased resize).
+
+    Returns:
+        ``…×H'×W'`` tensor (``x`` itself when the size is unchanged).
+    """
+    h, w = int(x.shape[-2]), int(x.shape[-1])
+    if (h, w) == tuple(size):
+        return x
+    flat = x.reshape(-1, 1, h, w)
+    out = F.interpolate(
+        flat, size=tuple(size), mode="bilinear", align_corners=False, antialias=antialias
+    )
+    return out.reshape(*x.shape[:-2], *size)
+
+
+def resize_volume(x: Tensor, size: tuple[int, int, int]) -> Tensor:
+    """Trilinear resize of a ``…×T×H×W`` tensor to ``size = (T', H', W')``.
+
+    Args:
+        x: ``…×T×H×W`` float tensor (e.g. ``N×T'×H'×W'`` CAMs).
+        size: output ``(T', H', W')``.
+
+    Returns:
+        ``…×T'×H'×W'`` tensor (``x`` itself when the size is unchanged).
+    """
+    t, h, w = (int(v) for v in x.shape[-3:])
+    if (t, h, w) == tuple(size):
+        return x
+    flat = x.reshape(-1, 1, t, h, w)
+    out = F.interpolate(flat, size=tuple(size), mode="trilinear", align_corners=False)
+    return out.reshape(*x.shape[:-3], *size)
