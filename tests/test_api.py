@@ -15,8 +15,8 @@ from vidxai.errors import InvalidInputError, ParameterError, TargetError, Unknow
 
 def _manual_saliency(model: nn.Module, x: torch.Tensor, target: int) -> torch.Tensor:
     xg = x.clone().requires_grad_(True)
-    prob = torch.softmax(model(xg), dim=1)[0, target]
-    (grad,) = torch.autograd.grad(prob, xg)
+    logit = model(xg)[0, target]  # gradient methods default to the target's logit
+    (grad,) = torch.autograd.grad(logit, xg)
     return grad.abs().amax(dim=1)[0]
 
 
@@ -26,16 +26,15 @@ def test_saliency_matches_autograd_by_hand(tiny_model, tiny_clip) -> None:
     assert exp.attribution.shape == (8, 32, 32)
     torch.testing.assert_close(exp.attribution, expected)
     assert exp.target == 2 and exp.method == "saliency"
-    assert exp.score == pytest.approx(
-        torch.softmax(tiny_model(tiny_clip), 1)[0, 2].item(), rel=1e-5
-    )
+    assert exp.behaviour == "logit"
+    assert exp.score == pytest.approx(tiny_model(tiny_clip)[0, 2].item(), rel=1e-5)
     assert (exp.n_forward, exp.n_backward) == (2, 1)
     assert set(exp.timings) >= {"segmentation", "inference", "explanation", "total"}
     assert exp.params["polarity"] == "absolute" and exp.params["batch_size"] >= 1
 
 
-def test_default_target_is_top1_and_5d_input_accepted(tiny_model, tiny_clip) -> None:
-    exp = vidxai.explain(tiny_model, tiny_clip, progress=False)
+def test_default_target_is_top1_and_5d_input_is_a_batch(tiny_model, tiny_clip) -> None:
+    (exp,) = vidxai.explain(tiny_model, tiny_clip, progress=False)  # 1×C×T×H×W: a batch of one
     assert exp.target == int(tiny_model(tiny_clip).argmax())
 
 
@@ -43,15 +42,15 @@ def test_polarity_and_behaviour(tiny_model, tiny_clip) -> None:
     xg = tiny_clip.clone().requires_grad_(True)
     (grad,) = torch.autograd.grad(tiny_model(xg)[0, 1], xg)
     exp = vidxai.explain(
-        tiny_model, tiny_clip, target=1, behaviour="logit", polarity="both", progress=False
+        tiny_model, tiny_clip[0], target=1, behaviour="logit", polarity="both", progress=False
     )
     torch.testing.assert_close(exp.attribution, grad.sum(1)[0])
     assert exp.behaviour == "logit"
 
 
 def test_same_seed_same_result(tiny_model, tiny_clip) -> None:
-    a = vidxai.explain(tiny_model, tiny_clip, seed=3, progress=False)
-    b = vidxai.explain(tiny_model, tiny_clip, seed=3, progress=False)
+    a = vidxai.explain(tiny_model, tiny_clip[0], seed=3, progress=False)
+    b = vidxai.explain(tiny_model, tiny_clip[0], seed=3, progress=False)
     assert torch.equal(a.attribution, b.attribution)
 
 
@@ -59,7 +58,7 @@ def test_state_restored_and_input_untouched(tiny_model, tiny_clip) -> None:
     tiny_model.train()
     tiny_model.features[0].weight.requires_grad_(False)
     before = tiny_clip.clone()
-    vidxai.explain(tiny_model, tiny_clip, progress=False)
+    vidxai.explain(tiny_model, tiny_clip[0], progress=False)
     assert all(m.training for m in tiny_model.modules())
     assert not tiny_model.features[0].weight.requires_grad
     assert tiny_model.fc.weight.requires_grad
@@ -76,22 +75,22 @@ def test_state_restored_when_method_raises(tiny_model, tiny_clip, monkeypatch) -
     monkeypatch.setitem(registry._REGISTRY, "boom", spec)
     tiny_model.train()
     with pytest.raises(RuntimeError, match="boom"):
-        vidxai.explain(tiny_model, tiny_clip, method="boom", progress=False)
+        vidxai.explain(tiny_model, tiny_clip[0], method="boom", progress=False)
     assert all(m.training for m in tiny_model.modules())
 
 
 def test_regression_model_explained_as_is(tiny_clip) -> None:
     torch.manual_seed(0)
     model = nn.Sequential(nn.Flatten(), nn.Linear(3 * 8 * 32 * 32, 1))
-    exp = vidxai.explain(model, tiny_clip, behaviour="probability", progress=False)
+    exp = vidxai.explain(model, tiny_clip[0], behaviour="probability", progress=False)
     assert exp.target is None and exp.behaviour == "identity"
     assert exp.score == pytest.approx(model(tiny_clip).item(), rel=1e-5)
     with pytest.raises(TargetError, match="regression"):
-        vidxai.explain(model, tiny_clip, target=3, progress=False)
+        vidxai.explain(model, tiny_clip[0], target=3, progress=False)
 
 
 def test_save_and_load_round_trip(tiny_model, tiny_clip, tmp_path) -> None:
-    exp = vidxai.explain(tiny_model, tiny_clip, progress=False)
+    exp = vidxai.explain(tiny_model, tiny_clip[0], progress=False)
     exp.extras["note"] = torch.arange(3)
     loaded = vidxai.load_explanation(exp.save(tmp_path / "e.pt"))
     assert torch.equal(loaded.attribution, exp.attribution)
@@ -121,7 +120,7 @@ def test_load_rejects_foreign_files(tmp_path) -> None:
 )
 def test_bad_arguments(tiny_model, tiny_clip, kwargs, error, match) -> None:
     with pytest.raises(error, match=match):
-        vidxai.explain(tiny_model, tiny_clip, progress=False, **kwargs)
+        vidxai.explain(tiny_model, tiny_clip[0], progress=False, **kwargs)
 
 
 @pytest.mark.parametrize(
@@ -150,7 +149,7 @@ def test_bad_model_and_device(tiny_clip, tiny_model) -> None:
         vidxai.explain(object(), tiny_clip, progress=False)
     if not torch.cuda.is_available():
         with pytest.raises(InvalidInputError, match="CUDA"):
-            vidxai.explain(tiny_model, tiny_clip, device="cuda", progress=False)
+            vidxai.explain(tiny_model, tiny_clip[0], device="cuda", progress=False)
 
 
 def test_model_failing_on_the_input_gives_a_clear_error() -> None:

@@ -13,7 +13,7 @@ import vidxai.api as api
 from vidxai.cam.core import gradcampp_weights, minmax, upsample
 
 
-def _reference_acts_grads(model, x, cls, behaviour="probability"):
+def _reference_acts_grads(model, x, cls, behaviour="logit"):  # the CAM default
     """Activations of ``model.features`` and the gradient of the target there, by hand."""
     acts = model.features(x)
     logits = model.fc(model.pool(acts).flatten(1))
@@ -78,7 +78,7 @@ def test_layercam_matches_plain_autograd(tiny_model, tiny_clip):
     x = tiny_clip
     acts = tiny_model.features[0](x)
     rest = tiny_model.features[1:](acts)
-    score = torch.softmax(tiny_model.fc(tiny_model.pool(rest).flatten(1)), 1)[0, 3]
+    score = tiny_model.fc(tiny_model.pool(rest).flatten(1))[0, 3]  # the logit (CAM default)
     (grads,) = torch.autograd.grad(score, acts)
     cam = torch.relu((grads.clamp(min=0) * acts.detach()).sum(1))[0]
     assert torch.allclose(exp.extras["cam"], cam, atol=1e-8, rtol=1e-5)
@@ -92,7 +92,7 @@ def test_scorecam_matches_slow_loop(tiny_model, tiny_clip):
         for c in range(acts.shape[0]):
             m = F.interpolate(acts[c][None, None], size=(8, 32, 32), mode="trilinear")[0, 0]
             m = (m - m.min()) / (m.max() - m.min())
-            scores.append(torch.softmax(tiny_model(tiny_clip * m), 1)[0, 1])  # black fill = 0
+            scores.append(tiny_model(tiny_clip * m)[0, 1])  # the logit; black fill = 0
         w = torch.softmax(torch.stack(scores), 0)
         cam = torch.relu((w[:, None, None, None] * acts).sum(0))
     assert torch.allclose(exp.extras["channel_scores"], torch.stack(scores), atol=1e-6)
@@ -163,7 +163,7 @@ def test_single_frame_gives_the_2d_result(method):
     net = Net2d().eval()
     image = torch.rand(1, 3, 20, 24)
     acts = net.features(image)
-    score = torch.softmax(net.fc(acts.mean(dim=(2, 3))), 1)[0, 1]
+    score = net.fc(acts.mean(dim=(2, 3)))[0, 1]  # the logit (CAM default)
     (grads,) = torch.autograd.grad(score, acts)
     acts = acts.detach()
     if method == "gradcam":

@@ -12,6 +12,7 @@ from vidxai.core.context import CountingModel
 from vidxai.core.scorer import Scorer
 from vidxai.core.target import Target
 from vidxai.core.timing import Stopwatch
+from vidxai.errors import BatchSizeError
 
 
 class _Picky(nn.Module):
@@ -51,9 +52,9 @@ def test_auto_batch_backs_off_on_out_of_memory() -> None:
     assert scorer.batch_size <= 5 and max(model.calls) <= 5 and sum(model.calls) == 30
 
 
-def test_fixed_batch_does_not_hide_out_of_memory() -> None:
+def test_fixed_batch_that_does_not_fit_names_a_smaller_size() -> None:
     _, make = _batches(10)
-    with pytest.raises(torch.OutOfMemoryError):
+    with pytest.raises(BatchSizeError, match=r"batch_size=8 does not fit.*batch_size=4"):
         Scorer(_Picky(limit=2), Target(index=0, behaviour="logit"), batch_size=8).run(10, make)
 
 

@@ -12,6 +12,7 @@ from vidxai.api import explain
 from vidxai.core.explanation import Explanation, load_explanation
 from vidxai.core.registry import get_method, list_methods, register_method
 from vidxai.errors import (
+    BatchSizeError,
     InvalidInputError,
     ParameterError,
     TargetError,
@@ -26,6 +27,7 @@ __version__ = "0.1.0"
 
 __all__ = [
     "Explanation",
+    "BatchSizeError",
     "InvalidInputError",
     "ParameterError",
     "TargetError",

@@ -44,6 +44,10 @@ class WeightsUnavailableError(VidxaiError):
     """Model weights cannot be obtained (no network, missing file)."""
 
 
+class BatchSizeError(VidxaiError, MemoryError):
+    """A batch of clips does not fit in memory (the message names a smaller batch size)."""
+
+
 class UnsupportedModelError(VidxaiError):
     """The requested method cannot work on this model."""
 

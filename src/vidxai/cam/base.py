@@ -16,20 +16,29 @@ from vidxai.core.registry import MethodOutput
 CamCombine = Callable[[Tensor, Tensor], Tensor]
 
 
-def layer_extras(capture: LayerCapture, cam: Tensor) -> dict[str, Any]:
-    """Extras every CAM reports: the layer, its layout and the low-resolution map ``T'×H'×W'``."""
+def layer_extras(capture: LayerCapture, cam: Tensor, clip: int = 0) -> dict[str, Any]:
+    """Extras every CAM reports: the layer, its layout and the low-resolution map ``T'×H'×W'``
+    of clip ``clip`` (``cam`` is ``N×T'×H'×W'``)."""
     return {
         "layer": capture.name,
         "layer_layout": dataclasses.asdict(capture.layout),
-        "cam": cam[0].detach(),
+        "cam": cam[clip].detach(),
     }
 
 
-def gradient_cam(ctx: ExplainContext, layer: str | None, combine: CamCombine) -> MethodOutput:
-    """One forward pass and one backward pass down to ``layer``; ``combine(acts, grads)`` maps
-    ``N×C×T'×H'×W'`` activations and gradients to ``N×T'×H'×W'``; upsampled to ``T×H×W``."""
+def per_clip_outputs(
+    capture: LayerCapture, cam: Tensor, size: tuple[int, int, int]
+) -> list[MethodOutput]:
+    """``N×T'×H'×W'`` maps → one :class:`MethodOutput` per clip, upsampled to ``T×H×W``."""
+    maps = upsample(cam, size)
+    return [MethodOutput(maps[i], layer_extras(capture, cam, i)) for i in range(cam.shape[0])]
+
+
+def gradient_cam(ctx: ExplainContext, layer: str | None, combine: CamCombine) -> list[MethodOutput]:
+    """One forward pass and one backward pass down to ``layer`` for all clips of ``ctx.x``;
+    ``combine(acts, grads)`` maps ``N×C×T'×H'×W'`` activations and gradients to
+    ``N×T'×H'×W'``; upsampled to ``T×H×W``. Returns one output per clip."""
     capture = run_layer(ctx, layer, with_grad=True)
     assert capture.grads is not None
     cam = combine(capture.acts, capture.grads)
-    size = clip_size(ctx.x)
-    return MethodOutput(upsample(cam, size)[0], layer_extras(capture, cam))
+    return per_clip_outputs(capture, cam, clip_size(ctx.x))

@@ -30,9 +30,10 @@ class GradCamParams:
     "gradcam",
     params=GradCamParams,
     family="cam",
+    batched=True,
     description="Grad-CAM: ReLU(Σ_c mean(∂f/∂A_c)·A_c) at a layer, trilinear upsampling.",
 )
-def gradcam(ctx: ExplainContext, params: GradCamParams) -> MethodOutput:
+def gradcam(ctx: ExplainContext, params: GradCamParams) -> list[MethodOutput]:
     """One forward + one backward (down to the layer); ``T×H×W`` map, extras: layer, ``cam``."""
     combine = partial(gradcam_map, per_time_slice=params.per_time_slice)
     return gradient_cam(ctx, params.layer, combine)

@@ -28,9 +28,10 @@ class GradCamPPParams:
     "gradcampp",
     params=GradCamPPParams,
     family="cam",
+    batched=True,
     description="Grad-CAM++: positive-gradient weights with second-order α coefficients.",
 )
-def gradcampp(ctx: ExplainContext, params: GradCamPPParams) -> MethodOutput:
+def gradcampp(ctx: ExplainContext, params: GradCamPPParams) -> list[MethodOutput]:
     """One forward + one backward (down to the layer); ``T×H×W`` map."""
     combine = partial(gradcampp_map, per_time_slice=params.per_time_slice)
     return gradient_cam(ctx, params.layer, combine)

@@ -25,8 +25,9 @@ class LayerCamParams:
     "layercam",
     params=LayerCamParams,
     family="cam",
+    batched=True,
     description="Layer-CAM: ReLU(Σ_c ReLU(∂f/∂A)·A), per-voxel weights; good at shallow layers.",
 )
-def layercam(ctx: ExplainContext, params: LayerCamParams) -> MethodOutput:
+def layercam(ctx: ExplainContext, params: LayerCamParams) -> list[MethodOutput]:
     """One forward + one backward (down to the layer); ``T×H×W`` map."""
     return gradient_cam(ctx, params.layer, layercam_map)

@@ -101,8 +101,13 @@ def require_class_target(ctx: ExplainContext, method: str) -> int:
     return int(ctx.target.index)
 
 
-def layer_hint(ctx: ExplainContext, name: str, act: Tensor) -> ActivationLayout | None:
-    """The declared layout of layer ``name`` (``VideoClassifier.layer_layout``), if any."""
+def layer_hint(
+    ctx: ExplainContext, name: str, act: Tensor, n_clips: int | None = None
+) -> ActivationLayout | None:
+    """The declared layout of layer ``name`` (``VideoClassifier.layer_layout``), if any.
+
+    ``n_clips`` is the number of clips in the pass that produced ``act`` (default all).
+    """
     declared = getattr(ctx.classifier, "layer_layout", None) if ctx.classifier is not None else None
     default = getattr(ctx.classifier, "default_layer", None) if ctx.classifier is not None else None
     if isinstance(declared, Mapping) and "kind" not in declared:
@@ -114,7 +119,7 @@ def layer_hint(ctx: ExplainContext, name: str, act: Tensor) -> ActivationLayout 
     if (
         hint is None
         and act.ndim == 3
-        and act.shape[0] == ctx.x.shape[0]
+        and act.shape[0] == (ctx.x.shape[0] if n_clips is None else n_clips)
         and any(type(m).__name__.startswith("Timesformer") for m in ctx.module.modules())
     ):
         hint = ActivationLayout("tokens", order="hwt")
@@ -131,10 +136,16 @@ def _is_map(t: Tensor, input_shape: tuple[int, ...]) -> bool:
 
 
 def pick_output(
-    ctx: ExplainContext, store: dict[str, Tensor], name: str | None
+    ctx: ExplainContext,
+    store: dict[str, Tensor],
+    name: str | None,
+    input_shape: tuple[int, ...] | None = None,
 ) -> tuple[str, Tensor]:
-    """The named layer's output, or (``name=None``) the last spatio-temporal output."""
-    shape = tuple(ctx.x.shape)
+    """The named layer's output, or (``name=None``) the last spatio-temporal output.
+
+    ``input_shape`` is the ``N×C×T×H×W`` shape of the clips that ran (default ``ctx.x``'s).
+    """
+    shape = tuple(ctx.x.shape) if input_shape is None else input_shape
     if name is not None:
         if name not in store:
             raise ParameterError(
@@ -161,7 +172,10 @@ def layer_modules(
 
 
 def run_layer(ctx: ExplainContext, layer: str | None, with_grad: bool) -> LayerCapture:
-    """One forward pass on ``ctx.x`` (and one backward to the layer when ``with_grad``).
+    """One forward pass on the clips ``ctx.x`` (and one backward to the layer when ``with_grad``).
+
+    The passes go through the engine, in batches of clips (each clip scored against its own
+    target); the captured volumes of the batches are concatenated in clip order.
 
     Args:
         layer: dotted module path, or ``None`` for the default/automatic layer.
@@ -171,27 +185,47 @@ def run_layer(ctx: ExplainContext, layer: str | None, with_grad: bool) -> LayerC
         UnknownNameError: ``layer`` names no module (the message lists the nearest names).
     """
     name, modules = layer_modules(ctx, layer)
-    n = int(ctx.x.shape[0])
-    with capture_outputs(modules) as store:
-        if with_grad:
-            with ctx.timer("inference"), torch.enable_grad():
-                # The input requires grad so that the graph exists even for frozen parameters.
-                scores = ctx.target.score(ctx.model(ctx.x.detach().requires_grad_(True)))
-                name, raw = pick_output(ctx, store, name)
+    parts: list[LayerCapture] = []
+
+    def step(start: int, stop: int) -> None:
+        x = ctx.x[start:stop]
+        rows = torch.arange(start, stop, device=x.device)
+        chosen: str | None = name
+        with capture_outputs(modules) as store:
+            if with_grad:
+                with torch.enable_grad():
+                    # The input requires grad so that the graph exists even for frozen parameters.
+                    scores = ctx.clip_score(ctx.model(x.detach().requires_grad_(True)), rows)
+                    chosen, raw = pick_output(ctx, store, name, tuple(x.shape))
+                    raw_grad = None
+                    if raw.requires_grad and scores.requires_grad:
+                        with ctx.timer("inference"):
+                            (raw_grad,) = torch.autograd.grad(scores.sum(), raw, allow_unused=True)
+                if raw_grad is None:
+                    raise InvalidInputError(
+                        f"The target's gradient does not reach layer {chosen!r} (its output is "
+                        "not connected to the prediction by autograd); choose another layer."
+                    )
+            else:
+                with torch.no_grad():
+                    scores = ctx.clip_score(ctx.model(x), rows)
+                chosen, raw = pick_output(ctx, store, name, tuple(x.shape))
                 raw_grad = None
-                if raw.requires_grad and scores.requires_grad:
-                    (raw_grad,) = torch.autograd.grad(scores.sum(), raw, allow_unused=True)
-            if raw_grad is None:
-                raise InvalidInputError(
-                    f"The target's gradient does not reach layer {name!r} (its output is not "
-                    "connected to the prediction by autograd); choose another layer."
-                )
-        else:
-            with torch.no_grad():
-                scores = ctx.target.score(ctx.model(ctx.x))
-            name, raw = pick_output(ctx, store, name)
-            raw_grad = None
-    layout = infer_layout(tuple(raw.shape), tuple(ctx.x.shape), layer_hint(ctx, name, raw))
-    acts = to_volume(raw.detach(), layout, n)
-    grads = to_volume(raw_grad, layout, n) if raw_grad is not None else None
-    return LayerCapture(name, layout, acts, grads, scores.detach())
+        n = int(x.shape[0])
+        hint = layer_hint(ctx, chosen, raw, n)
+        layout = infer_layout(tuple(raw.shape), tuple(x.shape), hint)
+        acts = to_volume(raw.detach(), layout, n)
+        grads = to_volume(raw_grad, layout, n) if raw_grad is not None else None
+        parts.append(LayerCapture(chosen, layout, acts, grads, scores.detach()))
+
+    run = ctx.engine.backward_batches if with_grad else ctx.engine.run_batches
+    run(ctx.n_clips, step)
+    first = parts[0]
+    grads = None if first.grads is None else torch.cat([c.grads for c in parts])  # type: ignore[misc]
+    return LayerCapture(
+        first.name,
+        first.layout,
+        torch.cat([c.acts for c in parts]),
+        grads,
+        torch.cat([c.scores for c in parts]),
+    )

@@ -4,15 +4,18 @@ from __future__ import annotations
 
 from collections.abc import Iterator, Sequence
 from contextlib import contextmanager
-from dataclasses import dataclass
-from typing import TYPE_CHECKING, Any
+from dataclasses import dataclass, field
+from typing import TYPE_CHECKING
 
 import torch
 from torch import Tensor, nn
 
+from vidxai.core.engine import CountingModel, Engine
 from vidxai.core.scorer import Scorer
-from vidxai.core.target import Target
+from vidxai.core.target import Target, clip_scores
 from vidxai.core.timing import Stopwatch
+
+__all__ = ["CountingModel", "ExplainContext", "pixel_to_input"]
 
 if TYPE_CHECKING:
     from vidxai.models.adapter import VideoClassifier
@@ -24,48 +27,25 @@ def pixel_to_input(value: float | Sequence[float] | Tensor, mean: Tensor, std: T
     return (v.expand_as(mean) - mean) / std
 
 
-class CountingModel(nn.Module):
-    """Wraps a model: counts clips through forward and backward, and times forward passes.
-
-    ``n_forward`` grows by the batch size of every call; ``n_backward`` grows by the batch size
-    whenever a gradient flows back through that call's output.
-    """
-
-    def __init__(self, model: nn.Module, stopwatch: Stopwatch) -> None:
-        super().__init__()
-        self.inner = model
-        self.stopwatch = stopwatch
-        self.n_forward = 0
-        self.n_backward = 0
-
-    def forward(self, x: Tensor) -> Tensor:
-        n = int(x.shape[0])
-        self.n_forward += n
-        with self.stopwatch.section("inference"):
-            out = self.inner(x)
-        if out.requires_grad:
-            out.register_hook(self._backward_hook(n))
-        return out
-
-    def _backward_hook(self, n: int) -> Any:
-        def hook(grad: Tensor) -> None:
-            self.n_backward += n
-
-        return hook
-
-
 @dataclass
 class ExplainContext:
     """Everything a method needs; built once per :func:`vidxai.explain` call.
 
     Attributes:
-        model: counting wrapper; call ``ctx.model(x)`` with ``x`` N×C×T×H×W → outputs N×K.
+        model: the engine's counting wrapper; ``ctx.model(x)`` with ``x`` N×C×T×H×W → outputs
+            N×K is a counted, timed forward pass (for custom passes under hooks; prefer the
+            engine's batched calls).
         module: the user's underlying ``nn.Module`` (for hooks and layer look-up).
         classifier: the :class:`~vidxai.models.adapter.VideoClassifier`, or None.
-        x: the clip, ``1×C×T×H×W`` float32 on ``device`` in model-input space. Never modify it.
-        target: the resolved target; ``target.score(outputs) → N``.
-        scorer: the batched no-grad loop bound to ``model`` and ``target``.
-        generator: seeded ``torch.Generator`` on ``device``.
+        x: the clips, ``N×C×T×H×W`` float32 on ``device`` in model-input space (``N = 1``
+            unless the method is registered ``batched=True``). Never modify it.
+        target: the resolved target of the first clip; ``target.score(outputs) → N``.
+        scorer: the engine's no-grad loop bound to ``target`` (the first clip's).
+        generator: seeded ``torch.Generator`` on ``device`` (the first clip's).
+        engine: the :class:`~vidxai.core.engine.Engine` every pass goes through.
+        targets: one resolved target per clip.
+        generators: one generator per clip, each seeded with ``seed`` (so a clip explained in a
+            batch draws the same numbers as alone).
         stopwatch: timing breakdown (use :meth:`timer`).
         mean, std: per-channel normalisation of the model input, ``C`` tensors on ``device``.
     """
@@ -84,6 +64,31 @@ class ExplainContext:
     mean: Tensor
     std: Tensor
     seed: int = 0
+    engine: Engine = field(default=None)  # type: ignore[assignment]
+    targets: list[Target] = field(default_factory=list)
+    generators: list[torch.Generator] = field(default_factory=list)
+
+    def __post_init__(self) -> None:
+        if self.engine is None:
+            self.engine = self.scorer.engine
+        if not self.targets:
+            self.targets = [self.target]
+        if not self.generators:
+            self.generators = [self.generator]
+
+    @property
+    def n_clips(self) -> int:
+        """N, the number of clips explained at once."""
+        return int(self.x.shape[0])
+
+    def clip_score(self, outputs: Tensor, clip_of_row: Tensor) -> Tensor:
+        """Values of rows built from different clips, each against its own clip's target.
+
+        Args:
+            outputs: ``R×K`` model outputs.
+            clip_of_row: ``R`` long, the clip index of each row.
+        """
+        return clip_scores(self.targets, clip_of_row, outputs)
 
     @contextmanager
     def timer(self, section: str) -> Iterator[None]:
@@ -102,13 +107,11 @@ class ExplainContext:
             x: ``N×C×T×H×W`` clips (not modified).
 
         Returns:
-            ``(scores N, grads N×C×T×H×W)``; each clip's gradient is that of its own score.
+            ``(scores N, grads N×C×T×H×W)``; each clip's gradient is that of its own score
+            against ``ctx.target``. Batched by the engine (out-of-memory back-off included).
         """
-        with self.timer("inference"), torch.enable_grad():
-            xg = x.detach().requires_grad_(True)
-            scores = self.target.score(self.model(xg))
-            (grad,) = torch.autograd.grad(scores.sum(), xg)
-        return scores.detach(), grad
+        target = self.target
+        return self.engine.value_and_grad(x, lambda out, a, b: target.score(out))
 
     @property
     def n_frames(self) -> int:

@@ -37,13 +37,50 @@ class Target:
 
     def score(self, outputs: Tensor) -> Tensor:
         """Model outputs ``N×K`` (or ``N`` / ``N×1`` for regression) → target values ``N``."""
-        if self.index is None:
-            return outputs.reshape(outputs.shape[0], -1)[:, 0]
-        if self.behaviour == "logit":
-            return outputs[:, self.index]
-        if self.behaviour == "log_probability":
-            return torch.log_softmax(outputs, dim=1)[:, self.index]
-        return torch.softmax(outputs, dim=1)[:, self.index]
+        return score_rows(outputs, self.index, self.behaviour)
+
+
+def score_rows(outputs: Tensor, index: int | Tensor | None, behaviour: str) -> Tensor:
+    """Target values of model outputs with one class for all rows or one class per row.
+
+    Args:
+        outputs: ``N×K`` logits (or ``N`` / ``N×1`` for a regression).
+        index: a class index for every row, an ``N`` long tensor (one class per row), or None
+            (regression: the output as it is).
+        behaviour: ``probability``, ``logit``, ``log_probability`` or ``identity``.
+
+    Returns:
+        ``N`` values.
+    """
+    if index is None:
+        return outputs.reshape(outputs.shape[0], -1)[:, 0]
+    if behaviour == "log_probability":
+        values = torch.log_softmax(outputs, dim=1)
+    elif behaviour == "logit":
+        values = outputs
+    else:
+        values = torch.softmax(outputs, dim=1)
+    if isinstance(index, Tensor):
+        return values.gather(1, index.to(values.device).view(-1, 1))[:, 0]
+    return values[:, index]
+
+
+def clip_scores(targets: Sequence[Target], clip_of_row: Tensor, outputs: Tensor) -> Tensor:
+    """Values of rows that belong to different clips, each against its own clip's target.
+
+    Args:
+        targets: one resolved target per clip (one behaviour for all).
+        clip_of_row: ``N`` long, the clip each row of ``outputs`` was built from.
+        outputs: ``N×K`` model outputs.
+
+    Returns:
+        ``N`` values.
+    """
+    first = targets[0]
+    if first.index is None:
+        return score_rows(outputs, None, first.behaviour)
+    table = torch.tensor([int(t.index) for t in targets], device=outputs.device)  # type: ignore[arg-type]
+    return score_rows(outputs, table[clip_of_row.to(outputs.device)], first.behaviour)
 
 
 def is_regression(outputs: Tensor) -> bool:

@@ -11,10 +11,8 @@ from __future__ import annotations
 import numpy as np
 import torch
 from torch import Tensor
-from tqdm.auto import tqdm
 
 from vidxai.core.context import ExplainContext
-from vidxai.core.scorer import is_out_of_memory
 
 RULES: tuple[str, ...] = ("gauss_legendre", "midpoint", "trapezoid", "left", "right")
 
@@ -55,8 +53,9 @@ def path_gradients(
     alphas: Tensor | None = None,
     weights: Tensor | None = None,
     desc: str = "gradients",
+    clips: Tensor | None = None,
 ) -> Tensor:
-    """Weighted sums of input gradients along straight paths, batched.
+    """Weighted sums of input gradients along straight paths, batched by the engine.
 
     Args:
         inputs: ``K×C×T×H×W`` end points ``x_k``.
@@ -64,6 +63,8 @@ def path_gradients(
             no baseline, alphas and weights: the plain gradients at the inputs.
         alphas: ``S`` path positions in [0, 1] (default ``[1]``).
         weights: ``S`` weights of the points (default all 1).
+        clips: ``K`` long, the clip of ``ctx.x`` each input belongs to (its target is used);
+            None: every input is scored against ``ctx.target``.
 
     Returns:
         ``K×C×T×H×W``: ``Σ_i w_i·∇f(b + α_i·(x_k − b))`` for each k.
@@ -77,43 +78,42 @@ def path_gradients(
     n_inputs, n_steps = int(inputs.shape[0]), int(alphas.shape[0])
     total = n_inputs * n_steps
     acc = inputs.new_empty(inputs.shape) if plain else torch.zeros_like(inputs)
+    shape = (-1,) + (1,) * (inputs.ndim - 1)
+    engine = ctx.engine
     if not plain:  # x_k − b once; path points are built in one reused buffer
         base = inputs.new_zeros((1, *inputs.shape[1:])) if baseline is None else baseline
         diff = inputs - base
-        buffer = inputs.new_empty((min(ctx.batch_size, total), *inputs.shape[1:]))
-    shape = (-1,) + (1,) * (inputs.ndim - 1)
-    batch = max(1, int(ctx.batch_size))
-    start = 0
-    with tqdm(total=total, desc=desc, unit="clip", disable=not ctx.progress, leave=False) as bar:
-        while start < total:
-            stop = min(total, start + batch)
-            flat = torch.arange(start, stop, device=device)
-            k, i = flat // n_steps, flat % n_steps
-            if plain:
-                points = inputs[start:stop]
-            else:
-                points = buffer[: stop - start]
-                # b_k + α_i·(x_k − b_k), one fused write per input k in the batch
-                for kk in range(start // n_steps, (stop - 1) // n_steps + 1):
-                    lo, hi = max(start, kk * n_steps), min(stop, (kk + 1) * n_steps)
-                    base_k = base[kk : kk + 1] if base.shape[0] > 1 else base
-                    torch.addcmul(
-                        base_k,
-                        alphas[lo % n_steps : (hi - 1) % n_steps + 1].view(shape),
-                        diff[kk : kk + 1],
-                        out=points[lo - start : hi - start],
-                    )
-            try:
-                _, grads = ctx.score_and_grad(points)
-            except Exception as exc:  # back off on out-of-memory, like the scorer
-                if batch > 1 and is_out_of_memory(exc):
-                    batch = max(1, batch // 2)
-                    continue
-                raise
-            if plain:
-                acc[start:stop] = grads
-            else:
-                acc.index_add_(0, k, grads.mul_(weights[i].view(shape)))
-            bar.update(stop - start)
-            start = stop
+        buffer = inputs.new_empty((min(engine.grad_batch_size, total), *inputs.shape[1:]))
+
+    def make_batch(start: int, stop: int) -> Tensor:
+        if plain:
+            return inputs[start:stop]
+        points = buffer[: stop - start]
+        # b_k + α_i·(x_k − b_k), one fused write per input k in the batch
+        for kk in range(start // n_steps, (stop - 1) // n_steps + 1):
+            lo, hi = max(start, kk * n_steps), min(stop, (kk + 1) * n_steps)
+            base_k = base[kk : kk + 1] if base.shape[0] > 1 else base
+            torch.addcmul(
+                base_k,
+                alphas[lo % n_steps : (hi - 1) % n_steps + 1].view(shape),
+                diff[kk : kk + 1],
+                out=points[lo - start : hi - start],
+            )
+        return points
+
+    def score(outputs: Tensor, start: int, stop: int) -> Tensor:
+        if clips is None:
+            return ctx.target.score(outputs)
+        k = torch.arange(start, stop, device=clips.device) // n_steps
+        return ctx.clip_score(outputs, clips[k])
+
+    def consume(start: int, stop: int, _values: Tensor, grads: Tensor) -> None:
+        if plain:
+            acc[start:stop] = grads
+            return
+        flat = torch.arange(start, stop, device=device)
+        k, i = flat // n_steps, flat % n_steps
+        acc.index_add_(0, k, grads.mul_(weights[i].view(shape)))
+
+    engine.input_grads(total, make_batch, score, consume, desc)
     return acc

@@ -190,8 +190,10 @@ def evaluate(
         target: class index or name; None → the Explanation's target, or the top-1 class.
         ground_truth: ``T×H×W`` bool mask or box ``((t0, t1), (y0, y1), (x0, x1))`` (half-open).
         seed: seeds the tie-breaking of the games and the sanity check's re-initialisation.
-        device, batch_size, progress, behaviour: as for :func:`vidxai.explain` (the behaviour
-            defaults to the Explanation's).
+        device, batch_size, progress, behaviour: as for :func:`vidxai.explain`; the behaviour
+            defaults to the target's probability for every explanation, whatever behaviour the
+            method used (the games' and drops' papers score probabilities, and one behaviour
+            keeps the scores of different methods comparable).
         **params: metric parameters, each given to every selected metric that declares it
             (``n_steps``, ``fill``, ``granularity``, ``grid``, ``segments``, ``thresholds``,
             ``tolerance``, ``iou_threshold``, ``sanity_method`` …; see ``vidxai metrics``).
@@ -209,44 +211,44 @@ def evaluate(
             (0, 1)…).
         UnknownNameError: unknown metric name.
     """
-    from vidxai.api import first_forward, resolve_device, resolve_model, resolve_video
-    from vidxai.core.context import CountingModel, pixel_to_input
+    from vidxai.core.context import pixel_to_input
     from vidxai.core.explanation import Explanation
-    from vidxai.core.hooks import eval_mode, preserved_device, preserved_requires_grad
     from vidxai.core.scorer import Scorer
-    from vidxai.core.target import resolve_target
-    from vidxai.core.timing import Stopwatch
+    from vidxai.session import check_seed, open_session, split_videos
 
     specs = resolve_metrics(metrics, ground_truth is not None)
     metric_params = split_params(specs, params)
-    if isinstance(seed, bool) or not isinstance(seed, int):
-        raise InvalidInputError(f"seed must be an int, got {seed!r}")
+    seed = check_seed(seed)
     exp = explanation if isinstance(explanation, Explanation) else None
     if target is None and exp is not None:
         target = exp.target
-    if behaviour is None and exp is not None and exp.behaviour != "identity":
-        behaviour = exp.behaviour
-    classifier = resolve_model(model)
-    dev = resolve_device(device, classifier)
-    x, _ = resolve_video(video, classifier, dev)
-    attribution = check_attribution(explanation, x.shape[2:]).to(dev)
-    if attribution.max() <= attribution.min():
-        warnings.warn(
-            "The attribution is constant: games use a random order, the pointing game misses, "
-            "IoU is 0 and energy is NaN.",
-            stacklevel=2,
+    videos, is_batch = split_videos(video)
+    if is_batch and len(videos) != 1:
+        raise InvalidInputError(
+            f"evaluate scores one clip at a time; got a batch of {len(videos)} clips"
         )
-    gt = ground_truth_mask(ground_truth, x.shape[2:]) if ground_truth is not None else None
     t_start = time.perf_counter()
-    with (
-        preserved_device(classifier, dev),
-        eval_mode(classifier),
-        preserved_requires_grad(classifier),
-    ):
-        counting = CountingModel(classifier, Stopwatch(dev))
-        outputs = first_forward(counting, x)
-        resolved = resolve_target(outputs, target, behaviour, classifier.class_names)
-        scorer = Scorer(counting, resolved, batch_size, dev, progress, tuple(x.shape[1:]))
+    with open_session(
+        model,
+        videos,
+        target=target,
+        behaviour=behaviour,
+        device=device,
+        batch_size=batch_size,
+        progress=progress,
+    ) as session:
+        classifier, dev, x = session.classifier, session.device, session.x
+        attribution = check_attribution(explanation, x.shape[2:]).to(dev)
+        if attribution.max() <= attribution.min():
+            warnings.warn(
+                "The attribution is constant: games use a random order, the pointing game "
+                "misses, IoU is 0 and energy is NaN.",
+                stacklevel=2,
+            )
+        gt = ground_truth_mask(ground_truth, x.shape[2:]) if ground_truth is not None else None
+        resolved = session.targets[0]
+        counting = session.engine.model
+        scorer = Scorer(session.engine, resolved)
         inputs = MetricInputs(
             attribution=attribution,
             x=x,
@@ -260,7 +262,7 @@ def evaluate(
             target=resolved.index,
             generator_seed=seed,
         )
-        inputs.cache["intact"] = float(resolved.score(outputs)[0])
+        inputs.cache["intact"] = session.scores[0]
         scores: dict[str, Any] = {}
         curves: dict[str, dict[str, list[float]]] = {}
         details: dict[str, dict[str, Any]] = {}
