@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import itertools
+
 import pytest
 import torch
 from torch import nn
@@ -91,7 +93,7 @@ def test_backward_batches_run_the_callers_step_in_batches() -> None:
     seen: list[tuple[int, int]] = []
     engine.backward_batches(10, lambda a, b: seen.append((a, b)))
     assert seen[0][0] == 0 and seen[-1][1] == 10
-    assert all(b1 == a2 for (_, b1), (a2, _) in zip(seen, seen[1:]))
+    assert all(b1 == a2 for (_, b1), (a2, _) in itertools.pairwise(seen))
 
 
 @pytest.mark.parametrize("good", [1, 7, "auto", "AUTO", "12"])
