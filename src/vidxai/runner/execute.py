@@ -1,0 +1,215 @@
+"""Run one work item: read its clip, explain, evaluate, and build its row (both backends).
+
+A :class:`Worker` loads each model once (on first use) and is reused for every item; the local
+backend has one, each Ray actor has one.
+"""
+
+from __future__ import annotations
+
+import json
+import time
+import traceback
+from dataclasses import dataclass
+from typing import TYPE_CHECKING, Any
+
+import numpy as np
+
+from vidxai.errors import TargetError, VidxaiError
+from vidxai.runner.plan import WorkItem
+from vidxai.runner.schema import Experiment
+from vidxai.runner.sources import read_clip
+from vidxai.runner.store import explanation_bytes
+
+if TYPE_CHECKING:
+    from vidxai.core.explanation import Explanation
+    from vidxai.models.adapter import VideoClassifier
+
+
+@dataclass
+class Outcome:
+    """The result of one item: its row and (ok items) the compressed explanation file bytes."""
+
+    row: dict[str, Any]
+    data: bytes | None
+
+
+def mask_to_input(classifier: Any, mask: np.ndarray) -> np.ndarray:
+    """Map a ground-truth mask on the original frames to the model input (``T×H×W`` bool).
+
+    The mask goes through the classifier's own preprocessing (frame sampling, resize, crop) as
+    a white-on-black video and is thresholded at one half.
+    """
+    if not getattr(classifier, "has_preprocessing", False):
+        return np.asarray(mask, dtype=bool)
+    frames = np.repeat(np.asarray(mask, dtype=np.uint8)[..., None] * 255, 3, axis=-1)
+    x, _ = classifier.prepare(frames)
+    pixels = x[0] * classifier.std[0] + classifier.mean[0]
+    return (pixels > 0.5).cpu().numpy()
+
+
+def default_device() -> str:
+    """``cuda`` when a GPU is visible, else ``cpu``."""
+    import torch
+
+    return "cuda" if torch.cuda.is_available() else "cpu"
+
+
+class Worker:
+    """Executes items of one experiment; models are loaded once each, on first use."""
+
+    def __init__(self, experiment: Experiment, device: str | None = None):
+        self.experiment = experiment
+        self.device = device or experiment.device or default_device()
+        self._models: dict[int, VideoClassifier] = {}
+
+    def model(self, index: int) -> VideoClassifier:
+        if index not in self._models:
+            from vidxai.runner.models import load_model_spec
+
+            self._models[index] = load_model_spec(self.experiment.models[index])
+        return self._models[index]
+
+    def run(self, item: WorkItem) -> Outcome:
+        """Explain and evaluate one item; any failure becomes an ``error`` row (never raised)."""
+        start = time.perf_counter()
+        row = base_row(item, self.experiment)
+        try:
+            if item.plan_error is not None:
+                raise VidxaiError(item.plan_error)
+            data = self._explain(item, row)
+            row["status"] = "ok"
+        except Exception as exc:  # the run goes on; the message is recorded
+            data = None
+            row["status"] = "error"
+            row["error"] = error_message(exc)
+        row["time_item"] = time.perf_counter() - start
+        return Outcome(row, data)
+
+    def _explain(self, item: WorkItem, row: dict[str, Any]) -> bytes:
+        import vidxai
+        from vidxai.metrics.evaluate import evaluate, resolve_metrics
+
+        exp_cfg = self.experiment
+        t0 = time.perf_counter()
+        frames, mask, _ = read_clip(item.ref, exp_cfg.clips, item.window)
+        row["time_read"] = time.perf_counter() - t0
+        classifier = self.model(item.model_index)
+        target = resolve_label(item.ref.label, classifier)
+        exp = vidxai.explain(
+            classifier,
+            frames,
+            method=item.method,
+            target=target,
+            seed=item.seed,
+            device=self.device,
+            batch_size=exp_cfg.batch_size,
+            progress=False,
+            **item.params,
+        )
+        assert not isinstance(exp, list)  # one clip in, one Explanation out
+        row.update(explanation_columns(exp))
+        row["label"] = target
+        gt = mask_to_input(classifier, mask) if mask is not None else None
+        specs = resolve_metrics(exp_cfg.metrics, True)
+        names = [s.name for s in specs if gt is not None or not s.needs_ground_truth]
+        if names:
+            t1 = time.perf_counter()
+            ev = evaluate(
+                classifier,
+                frames,
+                exp,
+                metrics=names,
+                ground_truth=gt,
+                seed=item.seed,
+                device=self.device,
+                batch_size=exp_cfg.batch_size,
+                **_metric_params(exp_cfg.metric_params, specs, names),
+            )
+            row["time_evaluation"] = time.perf_counter() - t1
+            row.update(ev.flat_scores())
+            for name in ("minimal_mask", "minimal_mask_insertion"):
+                if name in ev.scores:
+                    row[name] = {f"{k:g}": v for k, v in ev.scores[name].items()}
+            row["curves"] = ev.curves
+        if item.sliding and item.window is not None and exp.geometry is not None:
+            from vidxai.runner.temporal import frame_mass
+
+            n = item.window[1] - item.window[0]
+            row["frame_mass"] = frame_mass(exp.attribution, exp.geometry.frame_indices, n)
+        return explanation_bytes(exp)
+
+
+def _metric_params(params: dict[str, Any], specs: list[Any], names: list[str]) -> dict[str, Any]:
+    """The metric parameters some metric in ``names`` declares (others belong to a skipped
+    ground-truth metric)."""
+    taken = {p for s in specs if s.name in names for p in s.param_names()}
+    return {k: v for k, v in params.items() if k in taken}
+
+
+def resolve_label(label: int | str | None, classifier: Any) -> int | None:
+    """A label (class index or name) → the class index to explain (None → top-1)."""
+    if label is None or isinstance(label, int):
+        return label
+    names = list(classifier.class_names or [])
+    if label in names:
+        return names.index(label)
+    from vidxai.errors import unknown_name
+
+    if not names:
+        raise TargetError(f"The label {label!r} is a class name but the model has no class names")
+    raise TargetError(str(unknown_name("class name", label, names)))
+
+
+def base_row(item: WorkItem, experiment: Experiment) -> dict[str, Any]:
+    """The columns known before running: identity of the item."""
+    model = experiment.models[item.model_index]
+    return {
+        "key": item.key,
+        "dataset": item.ref.dataset,
+        "video": item.ref.video,
+        "window": item.window_label,
+        "window_start": item.window[0] if item.window else None,
+        "window_end": item.window[1] if item.window else None,
+        "synthetic_seed": item.ref.synthetic_seed,
+        "model": model.name,
+        "weights": model.weights,
+        "method": item.method,
+        "params": item.resolved,
+        "seed": item.seed,
+        "label": item.ref.label if isinstance(item.ref.label, int) else None,
+        "error": None,
+    }
+
+
+def explanation_columns(exp: Explanation) -> dict[str, Any]:
+    """The row's columns taken from an Explanation (target, score, passes, timings)."""
+    return {
+        "target": exp.target,
+        "target_name": exp.target_name,
+        "score": exp.score,
+        "n_forward": exp.n_forward,
+        "n_backward": exp.n_backward,
+        **{f"time_{k}": float(exp.timings.get(k, 0.0)) for k in ("segmentation", "inference")},
+        "time_explanation": float(exp.timings.get("explanation", 0.0)),
+        "time_total": float(exp.timings.get("total", sum(exp.timings.values()))),
+    }
+
+
+def error_message(exc: BaseException) -> str:
+    """One line for a vidxai error; type, message and the last frame for anything else."""
+    if isinstance(exc, VidxaiError):
+        return str(exc)
+    frames = traceback.extract_tb(exc.__traceback__)
+    where = f" (at {frames[-1].filename}:{frames[-1].lineno})" if frames else ""
+    return f"{type(exc).__name__}: {exc}{where}"
+
+
+def decode_json_columns(row: dict[str, Any]) -> dict[str, Any]:
+    """A row read from parquet with its JSON text columns decoded."""
+    from vidxai.runner.store import JSON_COLUMNS
+
+    out = dict(row)
+    for c in JSON_COLUMNS:
+        if isinstance(out.get(c), str):
+            out[c] = json.loads(out[c])
+    return out
