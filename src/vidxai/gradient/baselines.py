@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from pathlib import Path
 from typing import Any
 
 import torch
@@ -9,7 +10,7 @@ from torch import Tensor
 
 from vidxai.core.context import ExplainContext
 from vidxai.errors import ParameterError, VidxaiError
-from vidxai.removal.remove.blur import blur_video
+from vidxai.ops.blur import blur2d
 
 BASELINES: tuple[str, ...] = ("black", "blur", "noise")
 
@@ -19,7 +20,7 @@ def make_baseline(ctx: ExplainContext, baseline: Any, blur_sigma: float = 10.0) 
 
     Args:
         baseline: ``"black"`` (pixel value 0), ``"blur"`` (each frame blurred with a Gaussian
-            of ``blur_sigma`` pixels, as the removal stage's 2D blur fill), ``"noise"``
+            of ``blur_sigma`` pixels, :func:`vidxai.ops.blur.blur2d`), ``"noise"``
             (uniform random pixels from ``ctx.generator``), a tensor ``C×T×H×W`` or
             ``1×C×T×H×W`` in model-input space, or a path to a video (prepared like the
             explained video).
@@ -32,21 +33,13 @@ def make_baseline(ctx: ExplainContext, baseline: Any, blur_sigma: float = 10.0) 
         if baseline == "black":
             return ctx.pixel_value(0.0).view(1, -1, 1, 1, 1).expand_as(x).clone()
         if baseline == "blur":
-            return blur_video(x, blur_sigma, mode="2d")
+            return blur2d(x, blur_sigma)
         low = ctx.pixel_value(0.0).view(1, -1, 1, 1, 1)
         high = ctx.pixel_value(1.0).view(1, -1, 1, 1, 1)
         u = torch.rand(x.shape, generator=ctx.generator, device=ctx.device, dtype=x.dtype)
         return low + u * (high - low)
-    if isinstance(baseline, str) and ctx.classifier is not None:
-        from vidxai.api import resolve_video
-
-        try:
-            clip, _ = resolve_video(baseline, ctx.classifier, ctx.device)
-        except VidxaiError as exc:
-            raise ParameterError(
-                f"baseline must be one of {', '.join(BASELINES)}, a tensor or a readable video "
-                f"path; {baseline!r} is none of these ({exc})"
-            ) from exc
+    if isinstance(baseline, (str, Path)):
+        clip = _clip_from_video(ctx, baseline)
     elif isinstance(baseline, Tensor):
         clip = baseline.detach().to(device=ctx.device, dtype=x.dtype)
         clip = clip if clip.ndim == 5 else clip.unsqueeze(0)
@@ -63,3 +56,22 @@ def make_baseline(ctx: ExplainContext, baseline: Any, blur_sigma: float = 10.0) 
     if not torch.isfinite(clip).all():
         raise ParameterError("The baseline clip contains NaN or infinite values.")
     return clip
+
+
+def _clip_from_video(ctx: ExplainContext, path: str | Path) -> Tensor:
+    """A video file prepared like the explained clip → ``1×C×T×H×W`` (ParameterError if not)."""
+    from vidxai.video import read_video, validate_frames
+
+    hint = f"baseline must be one of {', '.join(BASELINES)}, a tensor or a readable video path"
+    classifier = ctx.classifier
+    if classifier is None or not classifier.has_preprocessing:
+        raise ParameterError(
+            f"{hint}; {str(path)!r} is not a baseline name, and a video path needs a model with "
+            "an input contract (a VideoClassifier with an InputSpec) to be prepared."
+        )
+    try:
+        frames = validate_frames(read_video(path).frames, min_frames=2, name=str(path))
+        clip, _ = classifier.prepare(frames)
+    except VidxaiError as exc:
+        raise ParameterError(f"{hint}; {str(path)!r} is none of these ({exc})") from exc
+    return clip.unsqueeze(0).to(ctx.device)

@@ -1,7 +1,7 @@
 """The reference ("removed") clip that the games and the average drop blend towards.
 
-Built by the removal stage's :func:`vidxai.removal.remove.fill.make_fill`, so a metric removes
-voxels exactly the way a removal method does.
+Built by :func:`vidxai.ops.fill.make_fill`, the fills the removal stage uses too, so a metric
+removes voxels exactly the way a removal method does.
 """
 
 from __future__ import annotations
@@ -13,21 +13,21 @@ import torch
 from torch import Tensor
 
 from vidxai.errors import ParameterError
-from vidxai.removal.remove.fill import check_removal_spec, make_fill
+from vidxai.ops.fill import Fill, make_fill
+from vidxai.ops.fill import check_fill as _check_fill
 
-#: A fill: ``"black"`` (the REVEX paper's choice), ``"gray"``, ``"mean"`` (the clip's mean
-#: colour), ``"blur"`` (3D Gaussian), ``"blur2d"`` (per frame), a pixel value in [0, 1] (one or
-#: one per channel), or a reference video tensor ``C×T×H×W`` in model-input space.
-Fill = str | float | tuple[float, ...] | Tensor
+__all__ = ["REVEX_BLUR_SIGMA", "Fill", "check_fill", "reference_clip"]
 
 #: σ of REVEX's blur fill (OpenCV's rule for kernel radius 25).
 REVEX_BLUR_SIGMA = 8.0
 
 
 def check_fill(fill: Any) -> None:
-    """``ParameterError`` for a fill that is none of the above."""
+    """``ParameterError`` for a fill that is not a :data:`vidxai.ops.fill.Fill` (``"black"`` —
+    the REVEX paper's choice —, ``"gray"``, ``"mean"``, ``"blur"``, ``"blur2d"``, a pixel value
+    or a reference clip)."""
     try:
-        check_removal_spec(fill)
+        _check_fill(fill)
     except ParameterError as exc:
         raise ParameterError(f"Bad fill: {exc}") from None
 

@@ -153,7 +153,7 @@ def blur3d(x: Tensor, sigma: Sigma, truncate: float = TRUNCATE) -> Tensor:
     return x
 
 
-def blur(x: Tensor, sigma: Sigma, mode: str = "3d") -> Tensor:
+def gaussian_blur(x: Tensor, sigma: Sigma, mode: str = "3d") -> Tensor:
     """:func:`blur3d` (``mode="3d"``) or :func:`blur2d` (``mode="2d"``) of a ``…×T×H×W`` tensor."""
     if mode == "3d":
         return blur3d(x, sigma)
