@@ -1,112 +1,24 @@
-"""What removed voxels are replaced with: constant colours, segment means, blurs, a reference."""
+"""What removed voxels are replaced with: constant colours, segment means, blurs, a reference.
+
+The fills themselves live in :mod:`vidxai.ops.fill` (shared with the metrics).
+"""
 
 from __future__ import annotations
 
-from collections.abc import Callable
-from typing import Any
+from vidxai.errors import ParameterError
+from vidxai.ops.fill import FILL_NAMES, Fill, check_fill, make_fill, segment_means
 
-import torch
-from torch import Tensor
-
-from vidxai.errors import InvalidInputError, ParameterError
-from vidxai.removal.remove.blur import blur_video
+__all__ = ["FILL_NAMES", "RemovalSpec", "check_removal_spec", "make_fill", "segment_means"]
 
 #: A removal choice: ``"black"``, ``"gray"``, ``"mean"``, ``"blur"`` (3D), ``"blur2d"``, a pixel
 #: value in [0, 1] (float, or one per channel), a tensor of 1 or C values (a constant in
 #: model-input space), or a reference video tensor ``C×T×H×W`` in model-input space.
-RemovalSpec = str | float | tuple[float, ...] | Tensor
-
-FILL_NAMES: tuple[str, ...] = ("black", "gray", "mean", "blur", "blur2d")
+RemovalSpec = Fill
 
 
 def check_removal_spec(spec: object) -> None:
     """Validate a removal choice without the clip (``ParameterError`` on a bad one)."""
-    if isinstance(spec, Tensor):
-        return
-    if isinstance(spec, str):
-        if spec not in FILL_NAMES:
-            raise ParameterError(
-                f"removal must be one of {', '.join(FILL_NAMES)}, a pixel value in [0, 1] or a "
-                f"reference video tensor, got {spec!r}"
-            )
-        return
-    values = spec if isinstance(spec, tuple) else (spec,)
-    if not values or not all(isinstance(v, (int, float)) and 0.0 <= v <= 1.0 for v in values):
-        raise ParameterError(
-            f"a removal colour is a pixel-space value in [0, 1] (one, or one per channel), got "
-            f"{spec!r}"
-        )
-
-
-def segment_means(x: Tensor, labels: Tensor) -> Tensor:
-    """Each voxel replaced by the mean colour of its segment over the whole clip.
-
-    Args:
-        x: ``1×C×T×H×W``; labels: ``T×H×W`` int64 in ``0..M−1``.
-
-    Returns:
-        ``1×C×T×H×W``.
-    """
-    c = x.shape[1]
-    m = int(labels.max()) + 1
-    flat = labels.flatten()
-    sums = torch.zeros(c, m, dtype=x.dtype, device=x.device).index_add_(1, flat, x[0].flatten(1))
-    counts = torch.bincount(flat, minlength=m).to(x.dtype).clamp_min(1)
-    return (sums / counts)[:, flat].view_as(x)
-
-
-def make_fill(
-    spec: RemovalSpec,
-    x: Tensor,
-    pixel_value: Callable[[Any], Tensor],
-    labels: Tensor | None,
-    blur_sigma: float,
-) -> Tensor:
-    """The clip every removed voxel is taken from, in model-input space.
-
-    Args:
-        spec: the removal choice (see :data:`RemovalSpec`). Colours are pixel-space values
-            converted with ``pixel_value`` (so ``"black"`` is the input-space value of black).
-        x: ``1×C×T×H×W`` clip in model-input space.
-        pixel_value: pixel-space value(s) in [0, 1] → ``C`` tensor in input space.
-        labels: ``T×H×W`` segmentation (needed by ``"mean"``), or None.
-        blur_sigma: standard deviation (voxels) of the ``"blur"``/``"blur2d"`` fills.
-
-    Returns:
-        ``1×C×T×H×W`` fill on ``x``'s device (``1×C×1×1×1`` for a constant colour, which
-        broadcasts).
-
-    Raises:
-        InvalidInputError: a reference video whose shape is not the clip's ``C×T×H×W``.
-        ParameterError: a bad removal choice.
-    """
-    check_removal_spec(spec)
-    c = x.shape[1]
-    if isinstance(spec, Tensor) and spec.ndim <= 1 and spec.numel() in (1, c):
-        # a constant already in model-input (normalised) space: one value or one per channel
-        constant = spec.detach().to(device=x.device, dtype=x.dtype).reshape(-1)
-        return constant.expand(c).reshape(1, c, 1, 1, 1).clone()
-    if isinstance(spec, Tensor):
-        ref = spec.detach()
-        if ref.ndim == 5 and ref.shape[0] == 1:
-            ref = ref[0]
-        if tuple(ref.shape) != tuple(x.shape[1:]) or not ref.is_floating_point():
-            raise InvalidInputError(
-                f"A reference video for removal must be a float tensor C×T×H×W = "
-                f"{'×'.join(map(str, x.shape[1:]))} in model-input space (like the clip), got "
-                f"{ref.dtype} {tuple(spec.shape)}"
-            )
-        if not torch.isfinite(ref).all():
-            raise InvalidInputError("The reference video contains NaN or infinite values")
-        return ref.to(device=x.device, dtype=x.dtype).unsqueeze(0)
-    if spec in ("blur", "blur2d"):
-        return blur_video(x, blur_sigma, "3d" if spec == "blur" else "2d")
-    if spec == "mean":
-        if labels is None:
-            raise ParameterError("removal='mean' needs a segmentation")
-        return segment_means(x, labels)
-    value: object = {"black": 0.0, "gray": 0.5}.get(spec, spec) if isinstance(spec, str) else spec
-    if isinstance(value, tuple) and len(value) != c:
-        raise ParameterError(f"a removal colour needs 1 or {c} values, got {len(value)}")
-    colour = pixel_value(list(value) if isinstance(value, tuple) else value)
-    return colour.view(1, c, 1, 1, 1).to(x.dtype)  # broadcast: saves reading a full clip
+    try:
+        check_fill(spec)
+    except ParameterError as exc:
+        raise ParameterError(f"Bad removal: {exc}") from None
