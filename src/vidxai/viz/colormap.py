@@ -12,38 +12,20 @@ from __future__ import annotations
 from functools import lru_cache
 
 import numpy as np
-from matplotlib import colormaps
-from matplotlib.colors import Colormap, LinearSegmentedColormap
 
-from vidxai.errors import InvalidInputError, unknown_name
+from vidxai.errors import InvalidInputError
 from vidxai.viz.options import VizOptions
+from vidxai.viz.palette import NEGATIVE_RGB, NEUTRAL_RGB, POSITIVE_RGB, get_colormap
 
-#: Okabe–Ito blue, a light neutral grey and Okabe–Ito orange (RGB, 0-255).
-NEGATIVE_RGB = (0, 114, 178)
-NEUTRAL_RGB = (240, 240, 240)
-POSITIVE_RGB = (230, 159, 0)
-
-_OWN = {
-    "vidxai-signed": (NEGATIVE_RGB, NEUTRAL_RGB, POSITIVE_RGB),
-    "vidxai-negative": (NEUTRAL_RGB, NEGATIVE_RGB),
-    "vidxai-positive": (NEUTRAL_RGB, POSITIVE_RGB),
-}
-
-
-@lru_cache(maxsize=32)
-def get_colormap(name: str) -> Colormap:
-    """A colormap by name: vidxai's own (``vidxai-signed``, ``vidxai-negative``,
-    ``vidxai-positive``) or any matplotlib name (``inferno``, ``viridis``, ``PuOr``…).
-
-    Raises :class:`~vidxai.errors.UnknownNameError` listing close names.
-    """
-    if name in _OWN:
-        stops = [tuple(c / 255.0 for c in rgb) for rgb in _OWN[name]]
-        return LinearSegmentedColormap.from_list(name, stops, N=256)
-    try:
-        return colormaps[name]
-    except KeyError:
-        raise unknown_name("colormap", name, [*_OWN, *colormaps]) from None
+__all__ = [
+    "NEGATIVE_RGB",
+    "NEUTRAL_RGB",
+    "POSITIVE_RGB",
+    "colorize",
+    "composite",
+    "default_colormap",
+    "get_colormap",
+]
 
 
 def default_colormap(options: VizOptions) -> str:

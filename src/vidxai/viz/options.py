@@ -14,6 +14,7 @@ from dataclasses import dataclass
 from typing import Any, Literal
 
 from vidxai.errors import ParameterError
+from vidxai.viz.palette import get_colormap
 
 POLARITIES = ("positive", "signed", "negative", "absolute")
 SELECTIONS = ("topk", "threshold", "mass", "none")
@@ -93,8 +94,6 @@ class VizOptions:
         if self.smooth_sigma < 0:
             raise ParameterError(f"viz option smooth_sigma must be >= 0, got {self.smooth_sigma}")
         if self.colormap is not None:
-            from vidxai.viz.colormap import get_colormap  # late import: colormap imports us
-
             get_colormap(self.colormap)  # raises UnknownNameError listing the valid names
 
     @property

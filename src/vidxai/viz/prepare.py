@@ -15,7 +15,8 @@ Steps (REVEX paper §3.5):
    divided by the top of |values| so that 0 stays the neutral colour.
 4. *Selection* — ``topk``/``threshold``/``mass`` (see :mod:`vidxai.viz.selection`) on the
    scaled unit values of the scope; unselected units become 0.
-5. *Smoothing* — optional per-frame Gaussian blur (``smooth_sigma``, in map pixels), then
+5. *Smoothing* — optional per-frame Gaussian blur (``smooth_sigma``, in map pixels;
+   :func:`vidxai.ops.blur.blur2d`, reflect border), then
    the scope's peak is restored.
 """
 
@@ -24,9 +25,10 @@ from __future__ import annotations
 from typing import Any
 
 import numpy as np
-from scipy.ndimage import gaussian_filter
+import torch
 
 from vidxai.errors import InvalidInputError
+from vidxai.ops.blur import blur2d
 from vidxai.viz.options import VizOptions
 from vidxai.viz.selection import select_mass, select_threshold, select_topk
 
@@ -154,7 +156,6 @@ def _smooth(part: np.ndarray, sigma: float) -> np.ndarray:
     peak = float(np.abs(part).max())
     if peak == 0:
         return part
-    sigmas = (0.0, sigma, sigma) if part.ndim == 3 else (sigma, sigma)
-    smoothed = gaussian_filter(part.astype(np.float32), sigma=sigmas, mode="nearest")
+    smoothed = blur2d(torch.from_numpy(part.astype(np.float32)), sigma).numpy()
     new_peak = float(np.abs(smoothed).max())
     return smoothed * (peak / new_peak) if new_peak > 0 else smoothed
