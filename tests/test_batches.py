@@ -36,22 +36,21 @@ def _names() -> list[str]:
 
 
 @pytest.mark.parametrize("name", _names())
-def test_a_batch_equals_one_clip_at_a_time(name: str, tiny_model: nn.Module) -> None:
+def test_a_batch_equals_one_clip_at_a_time(name: str, tiny_model: nn.Module, tiny_clip) -> None:
+    from tests.test_contracts import _case  # the tiny CNN, or a tiny transformer
+
     spec = get_method(name)
     params = _params(spec)
-    clips = _clips()
+    model, clip = _case(spec, tiny_model, tiny_clip)
+    g = torch.Generator().manual_seed(5)
+    clips = torch.rand(3, *clip.shape, generator=g)
     targets = [0, 2, 1]
-    try:
-        alone = [
-            vidxai.explain(
-                tiny_model, clip, method=name, target=t, seed=3, progress=False, **params
-            )
-            for clip, t in zip(clips, targets)
-        ]
-    except vidxai.UnsupportedModelError:
-        pytest.skip(f"{name} does not apply to the tiny 3D CNN")
+    alone = [
+        vidxai.explain(model, clip, method=name, target=t, seed=3, progress=False, **params)
+        for clip, t in zip(clips, targets)
+    ]
     batch = vidxai.explain(
-        tiny_model, list(clips), method=name, target=targets, seed=3, progress=False, **params
+        model, list(clips), method=name, target=targets, seed=3, progress=False, **params
     )
     assert isinstance(batch, list) and len(batch) == 3
     for one, many in zip(alone, batch):

@@ -23,6 +23,8 @@ from torch.nn.modules import module as torch_module
 import vidxai.api as api
 from vidxai.core.hooks import count_hooks
 from vidxai.core.registry import list_methods
+from vidxai.errors import UnsupportedModelError
+from vidxai.models.zoo import load_model
 
 # tiny random clips make SLIC merge segments; the removal methods say so in a warning
 pytestmark = pytest.mark.filterwarnings("ignore:SLIC kept only")
@@ -74,27 +76,54 @@ def _state(model: nn.Module):
 def _mixed_state(model: nn.Module) -> nn.Module:
     """Training mode with one submodule in eval, and one frozen parameter."""
     model.train()
-    model.features[1].eval()
-    model.fc.bias.requires_grad_(False)
+    submodules = [m for m in model.modules() if m is not model and any(True for _ in m.modules())]
+    submodules[len(submodules) // 2].eval()
+    list(model.parameters())[-1].requires_grad_(False)
     return model
 
 
-class FailingNet(nn.Module):
-    """Wraps a model; raises from the ``fail_at``-th forward call on."""
+class _Failing:
+    """Makes a module's forward raise from the ``fail_at``-th call on (no hook involved)."""
 
-    def __init__(self, inner: nn.Module, fail_at: int = 2) -> None:
-        super().__init__()
-        self.features = inner.features
-        self.pool = inner.pool
-        self.fc = inner.fc
+    def __init__(self, module: nn.Module, fail_at: int = 2) -> None:
+        self.inner = module.forward
         self.calls = 0
         self.fail_at = fail_at
 
-    def forward(self, x):
+    def __call__(self, *args, **kwargs):
         self.calls += 1
         if self.calls >= self.fail_at:
             raise RuntimeError("model failure injected by the contract test")
-        return self.fc(self.pool(self.features(x)).flatten(1))
+        return self.inner(*args, **kwargs)
+
+
+def _tiny_transformer() -> nn.Module:
+    """A tiny VideoMAE (2 layers, 32² input, 4 frames) with random weights."""
+    torch.manual_seed(0)
+    return load_model(
+        "videomae",
+        weights=None,
+        num_frames=4,
+        image_size=32,
+        patch_size=8,
+        hidden_size=16,
+        num_hidden_layers=2,
+        num_attention_heads=2,
+        intermediate_size=32,
+        num_classes=3,
+    )
+
+
+def _case(spec, tiny_model, tiny_clip) -> tuple[nn.Module, torch.Tensor]:
+    """The tiny 3D CNN and its clip, or a tiny transformer for methods made for attention."""
+    try:
+        api.explain(
+            tiny_model, tiny_clip[0], method=spec.name, progress=False, **_tiny_params(spec)
+        )
+    except UnsupportedModelError:
+        model = _tiny_transformer()
+        return model, torch.rand(3, 4, 32, 32, generator=torch.Generator().manual_seed(1))
+    return tiny_model, tiny_clip[0]
 
 
 SPECS = list_methods()
@@ -102,17 +131,18 @@ SPECS = list_methods()
 
 @pytest.mark.parametrize("spec", SPECS, ids=[s.name for s in SPECS])
 def test_method_contract(spec, tiny_model, tiny_clip):
-    model = _mixed_state(tiny_model)
+    model, clip0 = _case(spec, tiny_model, tiny_clip)
+    model = _mixed_state(model)
     before = _state(model)
     global_before = _global_hooks()
-    clip = tiny_clip[0].clone()
+    clip = clip0.clone()
     params = _tiny_params(spec)
 
     first = api.explain(model, clip, method=spec.name, seed=3, progress=False, **params)
     assert first.attribution.shape == clip.shape[1:]
     assert first.attribution.dtype == torch.float32
     assert torch.isfinite(first.attribution).all()
-    assert torch.equal(clip, tiny_clip[0])
+    assert torch.equal(clip, clip0)
     assert _state(model) == before
     assert _global_hooks() == global_before
 
@@ -123,11 +153,18 @@ def test_method_contract(spec, tiny_model, tiny_clip):
 
 @pytest.mark.parametrize("spec", SPECS, ids=[s.name for s in SPECS])
 def test_method_restores_the_model_when_it_raises(spec, tiny_model, tiny_clip):
-    model = _mixed_state(FailingNet(tiny_model))
+    model, clip = _case(spec, tiny_model, tiny_clip)
+    model = _mixed_state(model)
+    inner = getattr(model, "module", model)  # a VideoClassifier's network, or the module itself
+    failing = _Failing(inner)
+    inner.forward = failing  # an instance attribute: no hook is involved
     before = _state(model)
     global_before = _global_hooks()
-    with pytest.raises(Exception, match="failure injected"):
-        api.explain(model, tiny_clip[0], method=spec.name, progress=False, **_tiny_params(spec))
-    assert model.calls >= 2
+    try:
+        with pytest.raises(Exception, match="failure injected"):
+            api.explain(model, clip, method=spec.name, progress=False, **_tiny_params(spec))
+    finally:
+        del inner.forward
+    assert failing.calls >= 2
     assert _state(model) == before
     assert _global_hooks() == global_before
