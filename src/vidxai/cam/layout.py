@@ -11,7 +11,8 @@ Video networks put their feature maps in several shapes:
 * ``"frame_tokens"``: per-frame token sequences ``(N·T')×(P + h·w)×C`` (TimeSformer's spatial
   attention, ViT applied frame by frame).
 
-:func:`to_volume` reshapes (views and permutes only, so gradients reshape the same way) and
+:func:`to_volume` reshapes (views and permutes only, so gradients reshape the same way),
+:func:`cover` spreads one value per token over the input voxels it was made from, and
 :func:`infer_layout` guesses the layout and token grid from the activation's shape and the
 input's shape when the model does not declare it.
 """
@@ -23,6 +24,7 @@ from collections.abc import Mapping
 from dataclasses import dataclass
 from typing import Any, Literal
 
+import torch
 from torch import Tensor
 
 from vidxai.errors import InvalidInputError, ParameterError
@@ -258,3 +260,25 @@ def to_volume(act: Tensor, layout: ActivationLayout, n: int) -> Tensor:
     if layout.order == "hwt":
         return patches.reshape(n, h, w, t, c).permute(0, 4, 3, 1, 2)
     return patches.reshape(n, t, h, w, c).permute(0, 4, 1, 2, 3)
+
+
+def cover(values: Tensor, cell: tuple[int, int, int], size: tuple[int, int, int]) -> Tensor:
+    """Token values on their grid → input voxels: each token fills the voxels it was made from.
+
+    Args:
+        values: ``N×T'×h×w`` one value per token (e.g. :func:`to_volume` of a token row).
+        cell: ``(frames, height, width)`` of input one token covers (tubelet × patch).
+        size: ``(T, H, W)`` of the model input.
+
+    Returns:
+        ``N×T×H×W``; voxels no token covers (a remainder the patch embedding drops) are 0.
+    """
+    out = values
+    for dim, c in zip((1, 2, 3), cell):
+        if c > 1:
+            out = out.repeat_interleave(c, dim=dim)
+    out = out[:, : size[0], : size[1], : size[2]]
+    pad = [0, size[2] - out.shape[3], 0, size[1] - out.shape[2], 0, size[0] - out.shape[1]]
+    if any(pad):
+        out = torch.nn.functional.pad(out, pad)
+    return out
