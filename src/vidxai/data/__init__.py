@@ -1,4 +1,4 @@
-"""Synthetic ground-truth benchmark and the bundled demo model."""
+"""Synthetic ground-truth benchmark, the bundled demo model and a short real example clip."""
 
 from vidxai.data.demo_model import (
     DEMO_CLASS_NAMES,
@@ -8,6 +8,7 @@ from vidxai.data.demo_model import (
     frames_to_input,
     load_demo_module,
 )
+from vidxai.data.example import EXAMPLE_LICENCE, example_video
 from vidxai.data.synthetic import (
     CLASS_NAMES,
     SyntheticClip,
@@ -22,10 +23,12 @@ __all__ = [
     "DEMO_CLASS_NAMES",
     "DEMO_DEFAULT_LAYER",
     "DEMO_SPEC_KWARGS",
+    "EXAMPLE_LICENCE",
     "DemoNet",
     "SyntheticClip",
     "SyntheticConfig",
     "SyntheticDataset",
+    "example_video",
     "frames_to_input",
     "load_demo_module",
     "make_clip",
