@@ -24,7 +24,7 @@ import time
 import torch
 
 import vidxai
-from vidxai.metrics.benchmark import mean_ci
+from vidxai.stats import mean_ci
 
 
 def forward_only(model: torch.nn.Module, x: torch.Tensor, n: int, batch: int) -> float:
@@ -99,8 +99,7 @@ def main() -> None:
     for r in rows:
         cells = []
         for key in ("ratio_inside", "ratio_plain"):
-            mean, half = r[key]
-            cells.append(f"{mean:.3f}" + (f" ± {half:.3f}" if half is not None else ""))
+            cells.append(r[key].format())
         print(
             f"| {r['model']} | {r['input']} | {r['clips']} | {r['batch']} | {r['game_s']:.2f} | "
             f"{r['model_s']:.2f} | {cells[0]} | {r['forward_s']:.2f} | {cells[1]} | "

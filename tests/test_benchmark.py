@@ -1,4 +1,4 @@
-"""Benchmark runner, its outputs, and the `evaluate` / `benchmark` CLI commands."""
+"""`vidxai benchmark` (a preset of the runner), and the `evaluate` / `metrics` CLI commands."""
 
 from __future__ import annotations
 
@@ -13,15 +13,10 @@ from click.testing import CliRunner
 
 import vidxai
 from vidxai.cli import main
-from vidxai.metrics.benchmark import (
-    BenchmarkClip,
-    mask_to_input,
-    mean_ci,
-    run_benchmark,
-    synthetic_clips,
-    write_benchmark,
-)
+from vidxai.data.synthetic import make_dataset
 from vidxai.models.adapter import InputSpec, VideoClassifier
+from vidxai.runner.execute import mask_to_input
+from vidxai.runner.store import read_results
 
 DEMO_LIKE = InputSpec(
     num_frames=16, size=(64, 64), resize=None, crop="none", mean=(0.5,) * 3, std=(0.25,) * 3
@@ -34,11 +29,8 @@ def classifier(tiny_model) -> VideoClassifier:
     return VideoClassifier(tiny_model, DEMO_LIKE, class_names=["l", "r", "u", "d"], name="tiny")
 
 
-def test_mean_ci():
-    assert mean_ci([]) == (None, None)
-    assert mean_ci([2.0]) == (2.0, None)
-    mean, half = mean_ci([1.0, 2.0, 3.0, 4.0])
-    assert mean == 2.5 and half == pytest.approx(1.96 * np.std([1, 2, 3, 4], ddof=1) / 2)
+def synthetic_frames(n: int = 1):
+    return list(make_dataset(n, 20_000_000))
 
 
 def test_mask_to_input(classifier):
@@ -57,61 +49,80 @@ def test_mask_to_input(classifier):
     assert (ys.min(), ys.max() + 1, xs.min(), xs.max() + 1) == (4, 12, 20, 28)
 
 
-def test_run_and_write_benchmark(classifier, tmp_path):
-    clips = synthetic_clips(2)
-    assert all(c.mask is not None and c.target in range(4) for c in clips)
-    result = run_benchmark(
-        classifier, ["saliency"], clips, metric_params={"n_steps": 4, "thresholds": (0.2, 0.5)}
-    )
-    assert len(result.rows) == 2
-    row = result.rows[0]
-    for key in (
-        "deletion",
-        "insertion",
-        "minimal_mask@0.2",
-        "average_drop",
-        "pointing_game",
-        "iou",
-        "energy",
-        "time_segmentation",
-        "time_inference",
-        "time_explanation",
-        "n_forward",
-        "correct",
-        "eval_n_forward",
-    ):
-        assert key in row
-    assert row["eval_n_forward"] == 1 + 2 * 5 + 1  # intact, two games of 5 steps, soft mask
-    curves = result.curves["saliency"]["deletion"]
-    assert np.asarray(curves["scores"]).shape == (2, 5)
-    summary = result.summary()[0]
-    values = [r["deletion"] for r in result.rows]
-    assert summary["deletion"] == pytest.approx(np.mean(values))
-    files = write_benchmark(result, tmp_path)
-    names = {p.name for p in files}
-    assert {
-        "results.csv",
-        "summary.csv",
-        "summary.md",
-        "curves.png",
-        "timings.png",
-        "pointing.png",
-        "deletion_auc.png",
-        "minimal_mask_deletion.png",
-        "report.html",
-    } <= names
-    with (tmp_path / "results.csv").open() as fh:
-        rows = list(csv.DictReader(fh))
-    assert len(rows) == 2 and float(rows[0]["deletion"]) == pytest.approx(values[0])
-    assert "| saliency | 2 |" in (tmp_path / "summary.md").read_text()
+def test_cli_benchmark_is_a_runner_preset(tmp_path):
+    out = tmp_path / "bench"
+    args = [
+        "benchmark",
+        "--model",
+        "vidxai-demo",
+        "--methods",
+        "saliency",
+        "--clips",
+        "2",
+        "--param",
+        "n_steps=3",
+        "--out",
+        str(out),
+        "--quiet",
+    ]
+    res = CliRunner().invoke(main, args)
+    assert res.exit_code == 0, res.output
+    assert (out / "results.parquet").is_file() and (out / "report" / "report.html").is_file()
+    assert "| saliency | vidxai-demo | 2 |" in res.output
+    table = read_results(out).to_pylist()
+    assert len(table) == 2 and {r["status"] for r in table} == {"ok"}
+    # the same numbers as explaining and evaluating each clip by hand
+    model = vidxai.load_model("vidxai-demo")
+    clips = synthetic_frames(2)
+    for row in table:
+        clip = next(c for c in clips if row["synthetic_seed"] == c.seed)
+        exp = vidxai.explain(
+            model, clip.frames, method="saliency", target=clip.label, progress=False
+        )
+        gt = mask_to_input(model, clip.mask)
+        ev = vidxai.evaluate(
+            model,
+            clip.frames,
+            exp,
+            metrics=["deletion"],
+            ground_truth=gt,
+            n_steps=3,
+            behaviour="probability",
+        )
+        assert row["deletion"] == pytest.approx(ev.scores["deletion"], abs=1e-6)
+        assert row["target"] == clip.label
+    with (out / "results.csv").open() as fh:
+        assert len(list(csv.DictReader(fh))) == 2
+    page = (out / "report" / "report.html").read_text()
+    assert "<table>" in page and "<pre>" not in page  # HTML tables, not Markdown in a <pre>
+    # rerun: every item already done, nothing repeated
+    again = CliRunner().invoke(main, args)
+    assert again.exit_code == 0 and "2 already done" in again.output
 
 
-def test_benchmark_without_ground_truth_skips_localisation(classifier):
-    frames = synthetic_clips(1)[0].frames
-    result = run_benchmark(
-        classifier, ["saliency"], [BenchmarkClip("video", frames)], metric_params={"n_steps": 2}
+@pytest.mark.parametrize(
+    ("args", "message"),
+    [
+        (["--methods", "saliency"], "Give either --clips N"),
+        (["--methods", "saliency", "--clips", "1", "--videos", "x.mp4"], "--clips"),
+        (["--methods", "nope", "--clips", "1"], "Unknown method"),
+        (["--methods", "saliency", "--clips", "1", "--method-param", "saliency"], "METHOD:"),
+        (["--methods", "saliency", "--clips", "1", "--param", "n_steps=1"], "n_steps"),
+    ],
+)
+def test_cli_benchmark_bad_input(tmp_path, args, message):
+    res = CliRunner().invoke(
+        main, ["benchmark", "--model", "vidxai-demo", "--out", str(tmp_path), *args]
     )
-    assert "pointing_game" not in result.rows[0] and result.rows[0]["correct"] is None
+    assert res.exit_code == 2 and message in res.output
+    assert "..." not in res.output
+
+
+def test_cli_benchmark_help_has_every_option():
+    res = CliRunner().invoke(main, ["benchmark", "--help"])
+    for option in ("--quiet", "--device", "--batch-size", "--seed", "--out"):
+        line = next(x for x in res.output.splitlines() if x.strip().startswith(option))
+        assert len(line.strip()) > len(option) + 8, line  # has a help text
 
 
 @pytest.fixture
@@ -122,49 +133,10 @@ def patched_zoo(monkeypatch, classifier):
     return classifier
 
 
-def test_cli_benchmark(patched_zoo, tmp_path):
-    out = tmp_path / "bench"
-    res = CliRunner().invoke(
-        main,
-        [
-            "benchmark",
-            "--model",
-            "tiny",
-            "--methods",
-            "saliency",
-            "--clips",
-            "2",
-            "--param",
-            "n_steps=3",
-            "--out",
-            str(out),
-            "--quiet",
-        ],
-    )
-    assert res.exit_code == 0, res.output
-    assert (out / "results.csv").is_file() and (out / "report.html").is_file()
-    assert "| saliency | 2 |" in res.output
-
-
-@pytest.mark.parametrize(
-    ("args", "message"),
-    [
-        (["--methods", "saliency"], "--clips"),
-        (["--methods", "saliency", "--clips", "1", "--videos", "x.mp4"], "--clips"),
-        (["--methods", "nope", "--clips", "1"], "Unknown method"),
-        (["--methods", "saliency", "--clips", "1", "--method-param", "saliency"], "METHOD:"),
-        (["--methods", "saliency", "--clips", "1", "--param", "n_steps=1"], "n_steps"),
-    ],
-)
-def test_cli_benchmark_bad_input(patched_zoo, tmp_path, args, message):
-    res = CliRunner().invoke(main, ["benchmark", "--model", "tiny", "--out", str(tmp_path), *args])
-    assert res.exit_code == 2 and message in res.output
-
-
 def test_cli_evaluate(patched_zoo, tmp_path):
     from vidxai.video import read_video, write_video
 
-    clip = synthetic_clips(1)[0]
+    clip = synthetic_frames(1)[0]
     video = tmp_path / "clip.mp4"
     write_video(video, clip.frames, fps=8)
     frames = read_video(video).frames
@@ -228,7 +200,7 @@ def test_cli_evaluate_bad_input(patched_zoo, tmp_path, extra, message):
     from vidxai.video import write_video
 
     video = tmp_path / "clip.mp4"
-    write_video(video, synthetic_clips(1)[0].frames, fps=8)
+    write_video(video, synthetic_frames(1)[0].frames, fps=8)
     torch.save(torch.rand(16, 64, 64), tmp_path / "map.pt")
     res = CliRunner().invoke(
         main, ["evaluate", str(tmp_path / "map.pt"), str(video), "--model", "tiny", *extra]
@@ -246,18 +218,3 @@ def test_cli_metrics_lists_registry():
     assert "deletion  [faithfulness; lower is better; needs model]" in res.output
     assert "iou  [localisation; higher is better; needs ground truth]" in res.output
     assert "thresholds = (0.01" in res.output
-
-
-def test_summary_tables(classifier):
-    from vidxai.metrics.benchmark import minimal_mask_table, timing_table
-
-    result = run_benchmark(
-        classifier,
-        ["saliency"],
-        synthetic_clips(2),
-        metric_params={"n_steps": 2, "thresholds": (0.01, 0.99)},
-    )
-    masks = minimal_mask_table(result, "deletion").splitlines()
-    assert masks[0] == "| method | p ≤ 0.01 | p ≤ 0.99 |"
-    assert masks[2].startswith("| saliency | ")
-    assert timing_table(result).splitlines()[2].startswith("| saliency | 0.000 | ")

@@ -1,4 +1,4 @@
-"""``vidxai benchmark``: methods × clips, every explanation evaluated; CSV, tables and plots."""
+"""``vidxai benchmark``: a preset of ``vidxai run`` — synthetic clips (or videos) × methods."""
 
 from __future__ import annotations
 
@@ -60,11 +60,24 @@ def parse_method_params(items: tuple[str, ...]) -> dict[str, dict[str, str]]:
     help="Parameter of one method, e.g. lime3d:n_samples=500.",
 )
 @click.option("--quick", is_flag=True, help="Use each method's fast settings (smoke runs).")
-@click.option("--seed", default=0, show_default=True, type=int)
-@click.option("--device", default=None)
-@click.option("--batch-size", default="auto", show_default=True)
-@click.option("--out", "out_dir", required=True, type=click.Path(path_type=Path))
-@click.option("--quiet", is_flag=True)
+@click.option("--seed", default=0, show_default=True, type=int, help="Seed of every explanation.")
+@click.option(
+    "--device", default=None, help="cpu, cuda, cuda:1 … (default: CUDA when available, else CPU)."
+)
+@click.option(
+    "--batch-size",
+    default="auto",
+    show_default=True,
+    help="Clips per forward pass (int), or auto.",
+)
+@click.option(
+    "--out",
+    "out_dir",
+    required=True,
+    type=click.Path(path_type=Path),
+    help="Run folder: results.parquet, attributions/, results.csv, report/.",
+)
+@click.option("--quiet", is_flag=True, help="No progress bar.")
 def command(
     model_name: str,
     weights: str | None,
@@ -82,51 +95,59 @@ def command(
     out_dir: Path,
     quiet: bool,
 ) -> None:
-    """Explain clips with several methods, evaluate every explanation, and write results.csv
-    (one row per method × clip), summary.csv/.md (mean and 95 % CI per method), plots and
-    report.html into --out."""
-    import vidxai
-    from vidxai.metrics.benchmark import (
-        markdown_table,
-        run_benchmark,
-        synthetic_clips,
-        video_clips,
-        write_benchmark,
-    )
-    from vidxai.models.zoo import load_model
+    """Explain clips with several methods and evaluate every explanation: a preset of
+    `vidxai run` (resumable; rerunning skips finished items). Writes the run store into --out
+    (results.parquet, attributions/), results.csv, and the report (report/report.html with
+    tables of mean and bounded 95 % CI per method, plots)."""
+    from vidxai.runner import run_experiment
+    from vidxai.runner.preset import benchmark_experiment
+    from vidxai.runner.report import write_csv, write_report
+    from vidxai.runner.store import read_results
+    from vidxai.runner.summary import decode, metric_table
 
-    if (n_clips is None) == (not videos):
-        raise ParameterError("Give either --clips N (synthetic benchmark) or --videos PATH ...")
-    names = (
-        [m.strip() for m in methods.split(",") if m.strip()]
-        if methods
-        else [s.name for s in vidxai.list_methods()]
-    )
-    per_method = parse_method_params(method_params)
-    for name in names:  # fail fast on names and parameters, before any work
-        vidxai.get_method(name).parse_params(per_method.get(name, {}))
-    unknown = sorted(set(per_method) - set(names))
-    if unknown:
-        raise ParameterError(f"--method-param names methods not benchmarked: {unknown}")
-    clips = synthetic_clips(n_clips, clip_seed) if n_clips is not None else video_clips(videos)
-    model = load_model(model_name, weights=weights)
     bs: int | str = int(batch_size) if batch_size.isdigit() else batch_size
-    result = run_benchmark(
-        model,
-        names,
-        clips,
-        metrics=[m.strip() for m in metrics.split(",")] if metrics else None,
+    if bs != "auto" and not isinstance(bs, int):
+        raise ParameterError(f"--batch-size must be a positive integer or auto, got {batch_size!r}")
+    experiment = benchmark_experiment(
+        model_name,
+        out_dir,
+        weights=weights,
+        methods=[m.strip() for m in methods.split(",") if m.strip()] if methods else None,
+        clips=n_clips,
+        clip_seed=clip_seed,
+        videos=videos,
+        metrics=[m.strip() for m in metrics.split(",") if m.strip()] if metrics else None,
         metric_params=parse_key_values(params),
-        method_params=per_method,
+        method_params=parse_method_params(method_params),
         quick=quick,
         seed=seed,
         device=device,
         batch_size=bs,
-        log=None if quiet else click.echo,
     )
-    written = write_benchmark(result, out_dir, title=f"vidxai benchmark: {model_name}")
-    click.echo(markdown_table(result.summary()))
-    for method, reason in result.skipped.items():
-        click.echo(f"skipped {method}: {reason}")
-    for path in written:
-        click.echo(f"  wrote {path}")
+    summary = run_experiment(experiment, out=out_dir, progress=not quiet)
+    rows = decode(read_results(out_dir).to_pylist())
+    write_csv(out_dir / "results.csv", rows)
+    page = write_report(out_dir, title=f"vidxai benchmark: {model_name}")
+    columns = [
+        c
+        for c in ("deletion", "insertion", "pointing_game")
+        if any(r.get(c) is not None for r in rows)
+    ]
+    click.echo(_markdown(metric_table(rows, columns), columns))
+    for r in rows:
+        if r.get("status") == "error":
+            click.echo(f"failed {r['method']} on {r['video']}: {r['error']}")
+    click.echo(
+        f"{summary.ok} ok, {summary.failed} failed, {summary.skipped} already done; "
+        f"wrote {out_dir / 'results.parquet'}, {out_dir / 'results.csv'}, {page}"
+    )
+
+
+def _markdown(table: list[dict[str, object]], columns: list[str]) -> str:
+    """The summary as a Markdown table for the terminal."""
+    head = "| method | model | clips | " + " | ".join(columns) + " |"
+    lines = [head, "|" + "---|" * (len(columns) + 3)]
+    for r in table:
+        cells = " | ".join(str(r.get(c, "–")) for c in columns)
+        lines.append(f"| {r['method']} | {r['model']} | {r['n']} | {cells} |")
+    return "\n".join(lines)

@@ -109,6 +109,10 @@ class Worker:
         assert not isinstance(exp, list)  # one clip in, one Explanation out
         row.update(explanation_columns(exp))
         row["label"] = target
+        # every method is scored on the same behaviour (the probability for classifiers), so
+        # the games of gradient methods (explained on logits) compare with the others
+        metric_behaviour = None if exp.behaviour == "identity" else "probability"
+        row["metric_behaviour"] = metric_behaviour or "identity"
         gt = mask_to_input(classifier, mask) if mask is not None else None
         specs = resolve_metrics(exp_cfg.metrics, True)
         names = [s.name for s in specs if gt is not None or not s.needs_ground_truth]
@@ -123,6 +127,7 @@ class Worker:
                 seed=item.seed,
                 device=self.device,
                 batch_size=exp_cfg.batch_size,
+                behaviour=metric_behaviour,
                 **_metric_params(exp_cfg.metric_params, specs, names),
             )
             row["time_evaluation"] = time.perf_counter() - t1
@@ -186,6 +191,7 @@ def explanation_columns(exp: Explanation) -> dict[str, Any]:
     return {
         "target": exp.target,
         "target_name": exp.target_name,
+        "behaviour": exp.behaviour,
         "score": exp.score,
         "n_forward": exp.n_forward,
         "n_backward": exp.n_backward,

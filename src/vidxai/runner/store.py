@@ -72,6 +72,8 @@ COLUMNS: tuple[str, ...] = (
     "target",
     "target_name",
     "label",
+    "behaviour",
+    "metric_behaviour",
     "score",
     "n_forward",
     "n_backward",
