@@ -19,6 +19,8 @@ _COMMAND_MODULES = (
     "vidxai.cli.demo",
     "vidxai.cli.evaluate",
     "vidxai.cli.benchmark",
+    "vidxai.cli.run",
+    "vidxai.cli.report",
 )
 
 
