@@ -20,12 +20,14 @@ from vidxai.models.weights import apply_state_dict, read_state_dict
 Family = Literal["cnn3d", "frame2d", "transformer"]
 FAMILIES = ("cnn3d", "frame2d", "transformer")
 Builder = Callable[..., "VideoClassifier | nn.Module"]
+StateConverter = Callable[[Any], Any]
 
 _BUILTIN_MODULES = (
     "vidxai.models.torchvision_models",
     "vidxai.models.tsm",
     "vidxai.models.hf",
     "vidxai.models.demo",
+    "vidxai.models.i3d",
 )
 
 
@@ -65,6 +67,7 @@ class _Entry:
     description: str
     layout: dict[str, Any] | None = field(default=None)
     extra: str | None = None
+    state_dict_converter: StateConverter | None = None
 
 
 _REGISTRY: dict[str, _Entry] = {}
@@ -89,13 +92,15 @@ def register_model(
     layout: dict[str, Any] | None = None,
     extra: str | None = None,
     overwrite: bool = False,
+    state_dict_converter: StateConverter | None = None,
 ) -> Callable[[Builder], Builder]:
     """Decorator adding a model builder to the zoo.
 
     The builder is called as ``builder(weights=None | "DEFAULT", num_classes=None | int,
     **options)`` and returns a :class:`VideoClassifier` or a plain ``nn.Module`` (which is
     then wrapped with ``spec``, ``default_layer`` and ``layout``). ``weights=PATH`` is handled
-    by the zoo: the builder is called with ``weights=None`` and the file is loaded strictly.
+    by the zoo: the builder is called with ``weights=None`` and the file is loaded strictly
+    (after ``state_dict_converter(state)`` when given, e.g. to rename another project's keys).
 
     Example::
 
@@ -115,7 +120,15 @@ def register_model(
                 f"A model named {name!r} is already registered (pass overwrite=True to replace it)"
             )
         _REGISTRY[name] = _Entry(
-            name, family, builder, spec, default_layer, description, layout, extra
+            name,
+            family,
+            builder,
+            spec,
+            default_layer,
+            description,
+            layout,
+            extra,
+            state_dict_converter,
         )
         return builder
 
@@ -224,5 +237,7 @@ def load_model(
     built = entry.builder(weights=mode, num_classes=num_classes, **options)
     classifier = _wrap(built, entry)
     if state is not None:
+        if entry.state_dict_converter is not None:
+            state = entry.state_dict_converter(state)
         apply_state_dict(classifier.module, state, path, entry.name)
     return classifier.eval()
