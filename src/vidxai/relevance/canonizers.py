@@ -1,0 +1,159 @@
+"""Canonizers for LRP on the zoo's CNNs: BatchNorm merged, residual sums split, not doubled.
+
+zennit propagates relevance as a modified gradient, so every operation without a rule passes it on
+by its plain gradient: ``out += identity`` gives *both* summands the full relevance (Σ R doubles at
+every residual block: ×2⁸ on r3d_18) and an unmerged BatchNorm scales it. zennit's own ResNet
+canonizer only knows torchvision's 2D ``BasicBlock``; on the video ResNets it silently does
+nothing. Here, for every CNN of the zoo:
+
+* **BatchNorm** is merged into the convolution before it (zennit's
+  ``SequentialMergeBatchNorm``; the leaves of all zoo CNNs are registered in forward order, so
+  each BatchNorm directly follows its convolution — R(2+1)D's ``Conv2Plus1D`` ends with its
+  temporal ``Conv3d``, which the block's BatchNorm then follows);
+* **residual sums** of torchvision's video ``BasicBlock`` / ``Bottleneck`` (r3d_18, mc3_18,
+  r2plus1d_18) and of the 2D ``BasicBlock`` (TSM) go through ``zennit.layer.Sum``, whose rule
+  splits relevance in proportion to each summand's contribution;
+* **S3D**'s inception branches are concatenated: the gradient of ``cat`` hands each branch its
+  own channels' relevance, which is already a split;
+* **TSM**'s temporal shift is a permutation of channels between frames (plus zero padding); its
+  gradient moves each relevance back to the frame it came from. The frame consensus (mean of
+  per-frame logits) becomes an average pool, so each frame gets relevance in proportion to its
+  logit rather than a uniform share.
+
+A model the canonizers do not know raises a warning (:func:`warn_if_unknown`).
+"""
+
+from __future__ import annotations
+
+import warnings
+from typing import Any
+
+import torch
+from torch import Tensor, nn
+from zennit.canonizers import AttributeCanonizer, Canonizer, SequentialMergeBatchNorm
+from zennit.layer import Sum
+from zennit.torchvision import ResNetBasicBlockCanonizer, ResNetBottleneckCanonizer
+
+from vidxai.errors import UnsupportedModelError
+
+#: Root module classes whose forward (and blocks) the canonizers cover.
+KNOWN_MODELS = ("VideoResNet", "S3D", "TSMResNet", "DemoNet", "ResNet")
+_CONTAINERS = (nn.Sequential, nn.ModuleList, nn.ModuleDict)
+_BLOCKS = ("BasicBlock", "Bottleneck", "Conv2Plus1D", "Conv3DSimple", "Conv3DNoTemporal",
+           "BasicStem", "R2Plus1dStem", "TemporalSeparableConv", "SepInceptionBlock3D",
+           "Conv3dNormActivation", "ShiftedConv")  # fmt: skip
+
+
+def _video_block_forward(self: Any, x: Tensor) -> Tensor:
+    """torchvision video BasicBlock / Bottleneck forward with the residual sum as a module."""
+    out = self.conv2(self.conv1(x))
+    if hasattr(self, "conv3"):
+        out = self.conv3(out)
+    identity = self.downsample(x) if self.downsample is not None else x
+    return self.relu(self.canonizer_sum(torch.stack([identity, out], dim=-1)))
+
+
+def _video_block_map(name: str, module: nn.Module) -> dict[str, Any] | None:
+    from torchvision.models.video.resnet import BasicBlock, Bottleneck
+
+    if isinstance(module, (BasicBlock, Bottleneck)):
+        return {"forward": _video_block_forward.__get__(module), "canonizer_sum": Sum()}
+    return None
+
+
+class VideoResNetCanonizer(AttributeCanonizer):
+    """Residual sums of torchvision's video ResNet blocks through ``zennit.layer.Sum``."""
+
+    def __init__(self) -> None:
+        super().__init__(_video_block_map)
+
+    def copy(self) -> VideoResNetCanonizer:
+        return VideoResNetCanonizer()
+
+
+def _tsm_forward(self: Any, x: Tensor) -> Tensor:
+    """TSMResNet forward whose frame consensus is an average pool (rule: proportional split)."""
+    n, c, t, h, w = x.shape
+    y = x.transpose(1, 2).reshape(n * t, c, h, w)
+    y = self.maxpool(self.relu(self.bn1(self.conv1(y))))
+    y = self.layer4(self.layer3(self.layer2(self.layer1(y))))
+    logits = self.fc(self.avgpool(y).flatten(1))  # (N·T)×K
+    frames = logits.view(n, t, -1).transpose(1, 2)  # N×K×T
+    return self.canonizer_consensus(frames)[..., 0]
+
+
+def _tsm_map(name: str, module: nn.Module) -> dict[str, Any] | None:
+    if type(module).__name__ == "TSMResNet" and hasattr(module, "layer4"):
+        pool = nn.AdaptiveAvgPool1d(1)
+        return {"forward": _tsm_forward.__get__(module), "canonizer_consensus": pool}
+    return None
+
+
+class TSMConsensusCanonizer(AttributeCanonizer):
+    """TSM's mean over frames as a pooling module, so relevance follows each frame's logit."""
+
+    def __init__(self) -> None:
+        super().__init__(_tsm_map)
+
+    def copy(self) -> TSMConsensusCanonizer:
+        return TSMConsensusCanonizer()
+
+
+def video_canonizers() -> list[Canonizer]:
+    """The canonizers for every CNN of the zoo (each applies only where its blocks occur)."""
+    return [
+        SequentialMergeBatchNorm(),
+        VideoResNetCanonizer(),
+        ResNetBasicBlockCanonizer(),
+        ResNetBottleneckCanonizer(),
+        TSMConsensusCanonizer(),
+    ]
+
+
+def check_supported(module: nn.Module, method: str) -> None:
+    """Refuse transformers (LRP needs rules for attention and LayerNorm, which zennit lacks).
+
+    Raises:
+        UnsupportedModelError: naming the attention methods that do work there.
+    """
+    attention = any("Attention" in type(m).__name__ for m in module.modules())
+    if attention or any(isinstance(m, nn.LayerNorm) for m in module.modules()):
+        raise UnsupportedModelError(
+            f"{method!r} has LRP rules for convolutional networks only; this model has attention "
+            "or LayerNorm layers. For video transformers use 'transformer_relevance' or "
+            "'attention_rollout' (TimeSformer, VideoMAE), or the CAM and gradient methods."
+        )
+
+
+def unknown_parts(module: nn.Module) -> list[str]:
+    """Module types the canonizers were not written for (empty when the model is known).
+
+    A known root (:data:`KNOWN_MODELS`) is fully covered. Otherwise a model made only of
+    containers and single layers (every forward but the root's is a plain layer) has nothing a
+    canonizer could miss except in the root's own forward; BatchNorm layers and composite modules
+    of unknown types are reported.
+    """
+    if type(module).__name__ in KNOWN_MODELS:
+        return []
+    parts = set()
+    for name, sub in module.named_modules():
+        if not name or isinstance(sub, _CONTAINERS) or type(sub).__name__ in _BLOCKS:
+            continue
+        if any(True for _ in sub.children()) or isinstance(sub, nn.modules.batchnorm._BatchNorm):
+            parts.add(type(sub).__name__)
+    return sorted(parts)
+
+
+def warn_if_unknown(module: nn.Module, method: str) -> bool:
+    """Warn when the canonizers do not know parts of ``module``; True when they know it all."""
+    parts = unknown_parts(module)
+    if parts:
+        warnings.warn(
+            f"{method}: vidxai's LRP canonizers do not know {', '.join(parts)} in "
+            f"{type(module).__name__}. Residual sums or normalisation inside them are not "
+            "canonized, so relevance may double or leak there; check "
+            "extras['conservation_gap'] (0 means Σ relevance = the target's score).",
+            UserWarning,
+            stacklevel=3,
+        )
+    return not parts

@@ -1,0 +1,73 @@
+"""zennit composites by name, with vidxai's video canonizers and the user's rule parameters."""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from typing import Any
+
+from torch import Tensor
+from zennit.composites import (
+    EpsilonAlpha2Beta1Flat,
+    EpsilonGammaBox,
+    EpsilonPlus,
+    EpsilonPlusFlat,
+    ExcitationBackprop,
+    GuidedBackprop,
+)
+from zennit.core import Composite
+from zennit.rules import AlphaBeta
+from zennit.types import Convolution
+
+from vidxai.relevance.canonizers import video_canonizers
+
+
+def _epsilon_plus_flat(p: Any, low: Tensor, high: Tensor) -> Composite:
+    canonizers = video_canonizers()
+    return EpsilonPlusFlat(epsilon=p.epsilon, stabilizer=p.stabilizer, canonizers=canonizers)
+
+
+def _epsilon_gamma_box(p: Any, low: Tensor, high: Tensor) -> Composite:
+    return EpsilonGammaBox(
+        low=low,
+        high=high,
+        epsilon=p.epsilon,
+        gamma=p.gamma,
+        stabilizer=p.stabilizer,
+        canonizers=video_canonizers(),
+    )
+
+
+def _epsilon_alpha_beta_flat(p: Any, low: Tensor, high: Tensor) -> Composite:
+    alpha, beta = p.alpha_beta
+    layer_map = [(Convolution, AlphaBeta(alpha=alpha, beta=beta, stabilizer=p.stabilizer))]
+    return EpsilonAlpha2Beta1Flat(
+        epsilon=p.epsilon,
+        stabilizer=p.stabilizer,
+        layer_map=layer_map,  # prepended: takes precedence over the built-in α=2, β=1
+        canonizers=video_canonizers(),
+    )
+
+
+def _epsilon_plus(p: Any, low: Tensor, high: Tensor) -> Composite:
+    return EpsilonPlus(epsilon=p.epsilon, stabilizer=p.stabilizer, canonizers=video_canonizers())
+
+
+Builder = Callable[[Any, Tensor, Tensor], Composite]
+
+#: ``composite`` names of :func:`vidxai.relevance.lrp.lrp` → builder(params, low, high).
+COMPOSITES: dict[str, Builder] = {
+    "epsilon_plus_flat": _epsilon_plus_flat,
+    "epsilon_gamma_box": _epsilon_gamma_box,
+    "epsilon_alpha2_beta1_flat": _epsilon_alpha_beta_flat,
+    "epsilon_plus": _epsilon_plus,
+}
+
+
+def guided_backprop_composite() -> Composite:
+    """Guided backpropagation (ReLU gradients clipped at 0), with the video canonizers."""
+    return GuidedBackprop(canonizers=video_canonizers())
+
+
+def excitation_backprop_composite(stabilizer: float) -> Composite:
+    """Excitation backprop (z⁺ rule on every linear layer), with the video canonizers."""
+    return ExcitationBackprop(stabilizer=stabilizer, canonizers=video_canonizers())
