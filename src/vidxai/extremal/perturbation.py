@@ -9,51 +9,34 @@ The clip is turned once into ``L = 8`` levels (TorchRay's ``Perturbation``):
 A mask value ``m ∈ [0, 1]`` selects ``w = (L−1)·m``, ``k = ⌊w⌋`` and blends
 ``x' = y_k + (w − k)·(y_{k+1} − y_k)``: ``m = 1`` keeps the pixel, ``m = 0`` gives the strongest
 blur (or 0). The pyramid and its level differences are computed once per explanation; applying a
-mask is two gathers and one multiply-add (fused into one loop by the ``compiled`` backend), with a
-hand-written backward ``∂x'/∂m = (L−1)·(y_{k+1} − y_k)`` (zero at ``m = 1``, as in the
+mask is two gathers and one multiply-add (fused into one loop by the ``compiled`` backend; the
+eager kernel sums the ``L − 1`` level differences instead of gathering), with a hand-written
+backward ``∂x'/∂m = (L−1)·(y_{k+1} − y_k)`` (zero at ``m = 1``, as in the
 reference).
 
-Blur border: TorchRay pads with zeros; here each output pixel is a weighted mean of the pixels
-inside the frame (the Gaussian renormalised at the border), so a blurred border keeps its colour
-instead of fading to 0.
+Blur: vidxai's one Gaussian blur (:func:`vidxai.ops.blur.blur2d`: reflect border, kernel
+radius ``int(4σ + 0.5)``). TorchRay pads with zeros; with reflection every output pixel is a
+weighted mean of pixels inside the frame, so a blurred border keeps its colour instead of fading
+to 0.
 """
 
 from __future__ import annotations
 
-import math
 from typing import Any, Literal
 
 import torch
 from torch import Tensor
 
 from vidxai.extremal._compile import Backend, run
+from vidxai.ops.blur import blur2d, gaussian_matrix
 
 PerturbationType = Literal["blur", "fade"]
 NUM_LEVELS = 8
 
 
-def blur_matrix(n: int, sigma: float, device: torch.device | str = "cpu") -> Tensor:
-    """``n×n`` matrix ``G`` such that ``G @ v`` blurs ``v`` with a Gaussian of std ``sigma``.
-
-    The kernel is truncated at ``⌈4σ⌉`` (as TorchRay's ``imsmooth``) and each row is renormalised
-    over the pixels inside the frame. ``sigma = 0`` gives the identity.
-    """
-    if sigma <= 0:
-        return torch.eye(n, device=device)
-    i = torch.arange(n, dtype=torch.float64)
-    d = i[:, None] - i[None, :]
-    g = torch.exp(-(d**2) / (2.0 * sigma**2)) * (d.abs() <= math.ceil(4 * sigma))
-    return (g / g.sum(1, keepdim=True)).float().to(device)
-
-
-def blur_frames(x: Tensor, sigma: float) -> Tensor:
-    """Gaussian blur of every frame: ``(…, H, W)`` → same shape (see :func:`blur_matrix`)."""
-    if sigma <= 0:
-        return x
-    h, w = x.shape[-2:]
-    gh = blur_matrix(h, sigma, x.device).to(x.dtype)
-    gw = blur_matrix(w, sigma, x.device).to(x.dtype)
-    return gh @ x @ gw.T
+#: ``n×n`` blur matrix and per-frame blur ``(…, H, W)`` → same shape (see :mod:`vidxai.ops.blur`).
+blur_matrix = gaussian_matrix
+blur_frames = blur2d
 
 
 def _blend_forward(mask: Tensor, levels: Tensor, diffs: Tensor) -> Tensor:
@@ -64,6 +47,19 @@ def _blend_forward(mask: Tensor, levels: Tensor, diffs: Tensor) -> Tensor:
     y = torch.gather(levels, 0, idx)
     d = torch.gather(diffs, 0, idx)
     return y + (w - k).unsqueeze(1) * d
+
+
+def _blend_forward_eager(mask: Tensor, levels: Tensor, diffs: Tensor) -> Tensor:
+    """The same blend without gathers (a gather of ``A×C×V`` values is several times slower
+    than a multiply-add on a CPU): ``x' = y_{L−1} − Σ_l d_l · clamp(l + 1 − w, 0, 1)``, which
+    is ``y_k + (w − k)·d_k`` and exactly ``x`` where ``m = 1``."""
+    top = levels.shape[0] - 1
+    w = mask * top
+    out = levels[top].expand(mask.shape[0], -1, -1).clone()  # A×C×V
+    for level in range(top):
+        frac = (level + 1.0 - w).clamp_(0.0, 1.0).unsqueeze(1)
+        out.addcmul_(frac, diffs[level], value=-1.0)
+    return out
 
 
 def _blend_backward(mask: Tensor, diffs: Tensor, grad: Tensor) -> Tensor:
@@ -83,7 +79,8 @@ class _Blend(torch.autograd.Function):
     ) -> Tensor:
         ctx.save_for_backward(mask, diffs)
         ctx.backend = backend
-        return run(backend, _blend_forward, mask.contiguous(), levels, diffs)
+        m = mask.contiguous()
+        return run(backend, _blend_forward, m, levels, diffs, eager=_blend_forward_eager)
 
     @staticmethod
     def backward(ctx: Any, grad: Tensor) -> tuple[Tensor, None, None, None]:  # type: ignore[override]
