@@ -2,7 +2,7 @@
 composed by :mod:`vidxai.removal.pipeline` and declared as methods in :mod:`vidxai.removal.presets`.
 """
 
-from vidxai.removal import presets  # noqa: F401  (registers lime3d, kernel_shap3d, rise3d, …)
+from vidxai.removal import aosa, presets  # noqa: F401  (registers lime3d, …, aosa)
 from vidxai.removal.pipeline import Pipeline, run_pipeline
 
 __all__ = ["Pipeline", "run_pipeline"]

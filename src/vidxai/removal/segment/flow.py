@@ -19,10 +19,22 @@ from vidxai.removal.segment.base import (
 from vidxai.removal.segment.slic import run_slic
 
 
-def _gray_uint8(frame: np.ndarray) -> np.ndarray:
+def gray_uint8(frame: np.ndarray) -> np.ndarray:
     """``H×W×C`` float in [0, 1] → ``H×W`` uint8 luminance (channel mean for C ≠ 3)."""
     gray = frame @ np.array([0.299, 0.587, 0.114]) if frame.shape[-1] == 3 else frame.mean(-1)
     return np.clip(gray * 255.0 + 0.5, 0, 255).astype(np.uint8)
+
+
+def farneback_flow(source: np.ndarray, destination: np.ndarray) -> np.ndarray:
+    """Dense Farnebäck flow between two ``H×W`` uint8 frames → ``H×W×2`` float32 ``(dx, dy)``.
+
+    Pixel ``p`` of ``source`` moves to ``p + flow(p)`` in ``destination``. The parameters are
+    the ones AOSA and REVEX use (pyramid scale 0.5, 3 levels, window 15, 3 iterations, poly_n 5,
+    poly_sigma 1.2).
+    """
+    return cv2.calcOpticalFlowFarneback(  # type: ignore[call-overload]
+        source, destination, None, 0.5, 3, 15, 3, 5, 1.2, 0
+    )
 
 
 @dataclass(frozen=True)
@@ -51,13 +63,11 @@ class FlowSegmenter:
         out = np.empty((t, h, w), dtype=np.int64)
         out[0] = run_slic(video[0], self.n_segments, self.compactness)
         grid_x, grid_y = np.meshgrid(np.arange(w, dtype=np.float32), np.arange(h, dtype=np.float32))
-        prev_gray = _gray_uint8(video[0])
+        prev_gray = gray_uint8(video[0])
         for i in range(1, t):
-            gray = _gray_uint8(video[i])
+            gray = gray_uint8(video[i])
             # flow from frame i back to frame i−1: pixel p of frame i came from p + flow(p)
-            flow = cv2.calcOpticalFlowFarneback(  # type: ignore[call-overload]
-                gray, prev_gray, None, 0.5, 3, 15, 3, 5, 1.2, 0
-            )
+            flow = farneback_flow(gray, prev_gray)
             src = out[i - 1].astype(np.float32)
             out[i] = cv2.remap(
                 src,
