@@ -15,7 +15,7 @@ from vidxai.core.scorer import Scorer
 from vidxai.core.target import Target, clip_scores
 from vidxai.core.timing import Stopwatch
 
-__all__ = ["CountingModel", "ExplainContext", "pixel_to_input"]
+__all__ = ["CountingModel", "ExplainContext", "pixel_to_input", "pixel_video"]
 
 if TYPE_CHECKING:
     from vidxai.models.adapter import VideoClassifier
@@ -25,6 +25,29 @@ def pixel_to_input(value: float | Sequence[float] | Tensor, mean: Tensor, std: T
     """A pixel-space colour in [0, 1] (scalar or per channel) → ``C`` tensor in input space."""
     v = torch.as_tensor(value, dtype=mean.dtype, device=mean.device)
     return (v.expand_as(mean) - mean) / std
+
+
+def pixel_video(x: Tensor, mean: Tensor, std: Tensor, has_preprocessing: bool) -> Tensor:
+    """The clip as pixel-like values in [0, 1] for colour-based segmenters.
+
+    Args:
+        x: ``C×T×H×W`` clip in model-input space.
+        mean, std: ``C`` normalisation of the model input.
+        has_preprocessing: True when the model has a real input contract (then the
+            normalisation is undone: ``x·std + mean`` clamped to [0, 1]). Otherwise the value
+            range is unknown and each channel is min-max scaled to [0, 1].
+
+    Returns:
+        ``C×T×H×W`` float32 in [0, 1].
+    """
+    x = x.detach().float()
+    if has_preprocessing:
+        view = (-1, 1, 1, 1)
+        return (x * std.view(view) + mean.view(view)).clamp(0.0, 1.0)
+    flat = x.flatten(1)
+    lo = flat.min(1).values.view(-1, 1, 1, 1)
+    hi = flat.max(1).values.view(-1, 1, 1, 1)
+    return (x - lo) / (hi - lo).clamp_min(1e-12)
 
 
 @dataclass
@@ -95,6 +118,11 @@ class ExplainContext:
         """Attribute the block's time to ``"segmentation"`` or ``"inference"``."""
         with self.stopwatch.section(section):
             yield
+
+    def pixels(self, clip: int = 0) -> Tensor:
+        """Clip ``clip`` as pixel-like values in [0, 1], ``C×T×H×W`` (see :func:`pixel_video`)."""
+        has_pre = bool(getattr(self.classifier, "has_preprocessing", False))
+        return pixel_video(self.x[clip], self.mean, self.std, has_pre)
 
     def pixel_value(self, value: float | Sequence[float] | Tensor) -> Tensor:
         """A pixel-space colour in [0, 1] (scalar or per channel) → ``C`` tensor in input space."""

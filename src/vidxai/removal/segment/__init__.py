@@ -8,8 +8,8 @@ from __future__ import annotations
 
 from typing import Literal
 
-from torch import Tensor
 
+from vidxai.core.context import pixel_video  # re-exported: the segmenters' input
 from vidxai.errors import unknown_name
 from vidxai.removal.segment.base import Segmenter, compact_labels
 from vidxai.removal.segment.flow import FlowSegmenter
@@ -56,26 +56,3 @@ def make_segmenter(
     if name == "flow":
         return FlowSegmenter(n_segments, compactness)
     raise unknown_name("segmentation", name, SEGMENTATIONS)
-
-
-def pixel_video(x: Tensor, mean: Tensor, std: Tensor, has_preprocessing: bool) -> Tensor:
-    """The clip as pixel-like values in [0, 1] for colour-based segmenters.
-
-    Args:
-        x: ``C×T×H×W`` clip in model-input space.
-        mean, std: ``C`` normalisation of the model input.
-        has_preprocessing: True when the model has a real input contract (then the
-            normalisation is undone: ``x·std + mean`` clamped to [0, 1]). Otherwise the value
-            range is unknown and each channel is min-max scaled to [0, 1].
-
-    Returns:
-        ``C×T×H×W`` float32 in [0, 1].
-    """
-    x = x.detach().float()
-    if has_preprocessing:
-        view = (-1, 1, 1, 1)
-        return (x * std.view(view) + mean.view(view)).clamp(0.0, 1.0)
-    flat = x.flatten(1)
-    lo = flat.min(1).values.view(-1, 1, 1, 1)
-    hi = flat.max(1).values.view(-1, 1, 1, 1)
-    return (x - lo) / (hi - lo).clamp_min(1e-12)
