@@ -8,7 +8,6 @@ from __future__ import annotations
 
 from typing import Literal
 
-
 from vidxai.core.context import pixel_video  # re-exported: the segmenters' input
 from vidxai.errors import unknown_name
 from vidxai.removal.segment.base import Segmenter, compact_labels
