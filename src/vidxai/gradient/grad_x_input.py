@@ -9,7 +9,14 @@ from torch import Tensor
 from vidxai.core.context import ExplainContext
 from vidxai.core.registry import MethodOutput, register_method
 from vidxai.gradient.paths import path_gradients
-from vidxai.gradient.polarity import Polarity, check_polarity, reduce_attribution
+from vidxai.gradient.polarity import (
+    ChannelReduction,
+    Polarity,
+    check_channel_reduction,
+    check_polarity,
+    reduce_channels,
+)
+from vidxai.gradient.tunnel import register_raw
 
 
 @dataclass(frozen=True)
@@ -17,19 +24,28 @@ class GradXInputParams:
     """Parameters of :func:`grad_x_input`.
 
     Attributes:
-        polarity: ``both`` (default, the signed channel sum), ``positive``, ``negative`` or
-            ``absolute`` (see :func:`vidxai.gradient.polarity.reduce_attribution`).
+        polarity: ``both`` (default, signed), ``positive``, ``negative`` or ``absolute``
+            (``|·|``); see :mod:`vidxai.gradient.polarity`.
+        channel_reduction: ``sum`` (default: the map adds up the Taylor terms), ``mean``,
+            ``max`` or ``l2``.
     """
 
     polarity: Polarity = "both"
+    channel_reduction: ChannelReduction = "sum"
 
     def __post_init__(self) -> None:
         check_polarity(self.polarity)
+        check_channel_reduction(self.channel_reduction)
 
 
 def grad_x_input_raw(ctx: ExplainContext, inputs: Tensor) -> Tensor:
     """``K×C×T×H×W`` inputs → their ``x·∂f/∂x`` (batched)."""
     return inputs * path_gradients(ctx, inputs, desc="grad_x_input")
+
+
+@register_raw("grad_x_input")
+def _raw(ctx: ExplainContext, params: GradXInputParams, inputs: Tensor) -> Tensor:
+    return grad_x_input_raw(ctx, inputs)
 
 
 @register_method(
@@ -39,6 +55,6 @@ def grad_x_input_raw(ctx: ExplainContext, inputs: Tensor) -> Tensor:
     description="Gradient × input x·∂f/∂x, summed over channels (first-order Taylor terms).",
 )
 def grad_x_input(ctx: ExplainContext, params: GradXInputParams) -> MethodOutput:
-    """One forward + backward pass; ``T×H×W`` map (channel sum, then polarity)."""
+    """One forward + backward pass; ``T×H×W`` map (channel reduction and polarity)."""
     raw = grad_x_input_raw(ctx, ctx.x)
-    return MethodOutput(reduce_attribution(raw, params.polarity)[0])
+    return MethodOutput(reduce_channels(raw, params.polarity, params.channel_reduction)[0])

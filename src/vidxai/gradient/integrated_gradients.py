@@ -20,7 +20,14 @@ from vidxai.core.registry import MethodOutput, register_method
 from vidxai.errors import ParameterError
 from vidxai.gradient.baselines import make_baseline
 from vidxai.gradient.paths import RULES, path_gradients, quadrature
-from vidxai.gradient.polarity import Polarity, check_polarity, reduce_attribution
+from vidxai.gradient.polarity import (
+    ChannelReduction,
+    Polarity,
+    check_channel_reduction,
+    check_polarity,
+    reduce_channels,
+)
+from vidxai.gradient.tunnel import register_raw
 
 Rule = Literal["gauss_legendre", "midpoint", "trapezoid", "left", "right"]
 
@@ -36,8 +43,10 @@ class IntegratedGradientsParams:
         rule: quadrature rule: ``gauss_legendre`` (default), ``midpoint``, ``trapezoid``,
             ``left``, ``right``.
         blur_sigma: Gaussian sigma in pixels for the ``blur`` baseline.
-        polarity: ``both`` (default, signed channel sum: Σ map = Σ IG), ``positive``,
-            ``negative`` or ``absolute``.
+        polarity: ``both`` (default, signed: with the channel sum, Σ map = Σ IG),
+            ``positive``, ``negative`` or ``absolute`` (``|·|``); see
+            :mod:`vidxai.gradient.polarity`.
+        channel_reduction: ``sum`` (default, keeps completeness), ``mean``, ``max`` or ``l2``.
     """
 
     baseline: str | Tensor = "black"
@@ -45,6 +54,7 @@ class IntegratedGradientsParams:
     rule: Rule = "gauss_legendre"
     blur_sigma: float = 10.0
     polarity: Polarity = "both"
+    channel_reduction: ChannelReduction = "sum"
 
     def __post_init__(self) -> None:
         if self.n_steps < 1:
@@ -54,6 +64,7 @@ class IntegratedGradientsParams:
         if self.rule not in RULES:
             raise ParameterError(f"rule must be one of {', '.join(RULES)}, got {self.rule!r}")
         check_polarity(self.polarity)
+        check_channel_reduction(self.channel_reduction)
 
 
 def integrated_gradients_raw(
@@ -63,6 +74,12 @@ def integrated_gradients_raw(
     alphas, weights = quadrature(n_steps, rule)
     grads = path_gradients(ctx, inputs, baseline, alphas, weights, desc="integrated_gradients")
     return grads.mul_(inputs - baseline)  # in place: grads is ours, a fresh K-clip sum
+
+
+@register_raw("integrated_gradients")
+def _raw(ctx: ExplainContext, params: IntegratedGradientsParams, inputs: Tensor) -> Tensor:
+    baseline = make_baseline(ctx, params.baseline, params.blur_sigma)
+    return integrated_gradients_raw(ctx, inputs, baseline, params.n_steps, params.rule)
 
 
 @register_method(
@@ -86,4 +103,5 @@ def integrated_gradients(ctx: ExplainContext, params: IntegratedGradientsParams)
         "score": f_x,
         "baseline_score": f_b,
     }
-    return MethodOutput(reduce_attribution(raw, params.polarity)[0], extras)
+    reduced = reduce_channels(raw, params.polarity, params.channel_reduction)
+    return MethodOutput(reduced[0], extras)

@@ -1,12 +1,22 @@
-"""Saliency: plain input gradients (Simonyan et al., 2014), |∂f/∂x| max over channels."""
+"""Saliency: plain input gradients (Simonyan et al., 2014), ``max_c |∂f/∂x_c|`` by default."""
 
 from __future__ import annotations
 
 from dataclasses import dataclass
 
+from torch import Tensor
+
 from vidxai.core.context import ExplainContext
 from vidxai.core.registry import MethodOutput, register_method
-from vidxai.gradient.polarity import Polarity, reduce_channels
+from vidxai.gradient.paths import path_gradients
+from vidxai.gradient.polarity import (
+    ChannelReduction,
+    Polarity,
+    check_channel_reduction,
+    check_polarity,
+    reduce_channels,
+)
+from vidxai.gradient.tunnel import register_raw
 
 
 @dataclass(frozen=True)
@@ -14,11 +24,28 @@ class SaliencyParams:
     """Parameters of :func:`saliency`.
 
     Attributes:
-        polarity: how signed gradients become a map: ``absolute`` (default, max |g| over
-            channels), ``positive``, ``negative`` or ``both`` (signed channel sum).
+        polarity: ``absolute`` (default, ``|g|``), ``positive`` (``max(g, 0)``), ``negative``
+            (``max(−g, 0)``) or ``both`` (signed ``g``); see :mod:`vidxai.gradient.polarity`.
+        channel_reduction: how the colour channels collapse: ``max`` (Simonyan et al.),
+            ``sum``, ``mean`` or ``l2``. ``None`` (default) resolves to ``max``, or to ``sum``
+            for ``polarity="both"`` (a signed map is summed, not maxed).
     """
 
     polarity: Polarity = "absolute"
+    channel_reduction: ChannelReduction | None = None
+
+    def __post_init__(self) -> None:
+        check_polarity(self.polarity)
+        check_channel_reduction(self.channel_reduction)
+        if self.channel_reduction is None:
+            resolved = "sum" if self.polarity == "both" else "max"
+            object.__setattr__(self, "channel_reduction", resolved)
+
+
+@register_raw("saliency")
+def saliency_raw(ctx: ExplainContext, params: SaliencyParams, inputs: Tensor) -> Tensor:
+    """``K×C×T×H×W`` inputs → their signed input gradients ``∂f/∂x`` (batched)."""
+    return path_gradients(ctx, inputs, desc="saliency")
 
 
 @register_method(
@@ -29,5 +56,5 @@ class SaliencyParams:
 )
 def saliency(ctx: ExplainContext, params: SaliencyParams) -> MethodOutput:
     """One forward + backward pass; returns the ``T×H×W`` channel-reduced input gradient."""
-    _, grad = ctx.score_and_grad(ctx.x)
-    return MethodOutput(reduce_channels(grad, params.polarity)[0])
+    grad = saliency_raw(ctx, params, ctx.x)
+    return MethodOutput(reduce_channels(grad, params.polarity, str(params.channel_reduction))[0])

@@ -1,44 +1,44 @@
-"""SmoothGrad (Smilkov et al. 2017), SmoothGrad² and VarGrad (Adebayo et al. 2018) over any
-gradient method: ``saliency``, ``grad_x_input`` or ``integrated_gradients``.
+"""SmoothGrad (Smilkov et al. 2017), SmoothGrad² and VarGrad (Adebayo et al. 2018) around any
+method that exposes its raw attribution (:mod:`vidxai.gradient.tunnel`), like Captum's
+``NoiseTunnel``: ``saliency``, ``grad_x_input``, ``integrated_gradients`` and any method
+registered with :func:`~vidxai.gradient.tunnel.register_raw`.
 
 ``n_samples`` noisy copies ``x + ε_k``, ``ε_k ~ N(0, σ²)`` with ``σ = noise_level·(max x − min x)``,
-are explained by the base method's per-channel (raw) attribution — all samples (and, for
-integrated gradients, all their path points) batched together — and combined:
-``smoothgrad`` = mean, ``smoothgrad_sq`` = mean of squares, ``vargrad`` = variance. The
-channel axis is then reduced as the base method does (max for saliency, sum otherwise).
-Each sample's noise comes from its own seed drawn from ``ctx.generator``, so the result does
-not depend on the batch size.
+are explained by the base method's per-channel (raw) attribution ``a_k`` — all samples (and, for
+integrated gradients, all their path points) batched together — and combined element-wise:
+``smoothgrad`` = ``mean_k a_k``, ``smoothgrad_sq`` = ``mean_k a_k²``, ``vargrad`` =
+``mean_k a_k² − (mean_k a_k)²`` (Captum's definitions). The channel axis is then reduced as the
+base method reduces it (its ``polarity`` and ``channel_reduction``; max of |·| for saliency, the
+signed sum otherwise). Each sample's noise comes from its own seed drawn from ``ctx.generator``,
+so the result does not depend on the batch size.
 """
 
 from __future__ import annotations
 
-from collections.abc import Callable
+import dataclasses
 from dataclasses import dataclass
-from typing import Literal
+from typing import Any, Literal
 
 import torch
 from torch import Tensor
 
 from vidxai.core.context import ExplainContext
-from vidxai.core.registry import MethodOutput, register_method
-from vidxai.errors import ParameterError
-from vidxai.gradient.baselines import make_baseline
-from vidxai.gradient.grad_x_input import GradXInputParams, grad_x_input_raw
-from vidxai.gradient.integrated_gradients import IntegratedGradientsParams, integrated_gradients_raw
-from vidxai.gradient.paths import path_gradients
-from vidxai.gradient.polarity import Polarity, check_polarity, reduce_attribution, reduce_channels
-from vidxai.gradient.saliency import SaliencyParams
+from vidxai.core.registry import MethodOutput, get_method, register_method
+from vidxai.errors import ParameterError, UnknownNameError
+from vidxai.gradient.integrated_gradients import IntegratedGradientsParams, Rule
+from vidxai.gradient.polarity import (
+    ChannelReduction,
+    Polarity,
+    check_channel_reduction,
+    check_polarity,
+    reduce_channels,
+)
+from vidxai.gradient.tunnel import get_raw
 
-Base = Literal["saliency", "grad_x_input", "integrated_gradients"]
-BASES: tuple[str, ...] = ("saliency", "grad_x_input", "integrated_gradients")
 VARIANTS: tuple[str, ...] = ("smoothgrad", "smoothgrad_sq", "vargrad")
+#: SmoothGrad fields passed on to a base method whose parameters have a field of that name.
+FORWARDED: tuple[str, ...] = ("n_steps", "rule", "baseline", "blur_sigma")
 _IG = IntegratedGradientsParams()
-# each base method's own default polarity (absolute for saliency, signed sums otherwise)
-_DEFAULT_POLARITY = {
-    "saliency": SaliencyParams().polarity,
-    "grad_x_input": GradXInputParams().polarity,
-    "integrated_gradients": _IG.polarity,
-}
 
 
 @dataclass(frozen=True)
@@ -46,46 +46,71 @@ class SmoothGradParams:
     """Parameters of :func:`smoothgrad`.
 
     Attributes:
-        base: the gradient method to smooth: ``saliency`` (default), ``grad_x_input`` or
-            ``integrated_gradients``.
+        base: the method to smooth, any method exposing its raw attribution (default
+            ``saliency``; also ``grad_x_input``, ``integrated_gradients``).
         variant: ``smoothgrad`` (mean), ``smoothgrad_sq`` (mean of squares) or ``vargrad``
             (variance).
         n_samples: noisy copies (≥ 1; ≥ 2 for vargrad).
         noise_level: noise σ as a fraction of the clip's value range (max − min).
-        polarity: for ``variant="smoothgrad"``; default: the base method's (``absolute`` for
-            saliency, ``both`` otherwise). The other variants are non-negative.
-        n_steps, rule, baseline, blur_sigma: integrated-gradients settings (base
-            ``integrated_gradients`` only).
+        polarity: for ``variant="smoothgrad"``; default (None): the base method's
+            (``absolute`` for saliency, ``both`` otherwise). The other variants are
+            non-negative and take none.
+        channel_reduction: ``sum``/``mean``/``max``/``l2``; default (None): the base's.
+        n_steps, rule, baseline, blur_sigma: passed to a base that has these parameters
+            (integrated gradients; note ``n_steps`` defaults to 16 here).
+        base_params: a dict of any further parameters of the base method.
     """
 
-    base: Base = "saliency"
+    base: str = "saliency"
     variant: Literal["smoothgrad", "smoothgrad_sq", "vargrad"] = "smoothgrad"
     n_samples: int = 25
     noise_level: float = 0.15
     polarity: Polarity | None = None
+    channel_reduction: ChannelReduction | None = None
     n_steps: int = 16
-    rule: str = _IG.rule
+    rule: Rule = _IG.rule
     baseline: str | Tensor = "black"
     blur_sigma: float = _IG.blur_sigma
+    base_params: Any = None
 
     def __post_init__(self) -> None:
-        if self.base not in BASES:
-            raise ParameterError(f"base must be one of {', '.join(BASES)}, got {self.base!r}")
         if self.variant not in VARIANTS:
             raise ParameterError(
                 f"variant must be one of {', '.join(VARIANTS)}, got {self.variant!r}"
             )
         if self.n_samples < (2 if self.variant == "vargrad" else 1):
             raise ParameterError(f"n_samples must be >= 1 (>= 2 for vargrad), got {self.n_samples}")
-        if self.noise_level < 0:
+        if not self.noise_level >= 0:
             raise ParameterError(f"noise_level must be >= 0, got {self.noise_level}")
         check_polarity(self.polarity)
+        check_channel_reduction(self.channel_reduction)
         if self.polarity is not None and self.variant != "smoothgrad":
             raise ParameterError(
                 f"polarity applies to variant='smoothgrad' only; {self.variant} is non-negative."
             )
+        if self.base_params is not None and not isinstance(self.base_params, dict):
+            raise ParameterError(
+                f"base_params must be a dict of {self.base}'s parameters, got {self.base_params!r}"
+            )
         # validates n_steps, rule, blur_sigma the same way integrated_gradients does
-        IntegratedGradientsParams(self.baseline, self.n_steps, self.rule, self.blur_sigma)  # type: ignore[arg-type]
+        IntegratedGradientsParams(self.baseline, self.n_steps, self.rule, self.blur_sigma)
+        self.base_parameters()  # validates the base and its parameters
+
+    def base_parameters(self) -> Any:
+        """The base method's parameter dataclass, built from the forwarded fields."""
+        get_raw(self.base)  # ParameterError listing the methods that can be smoothed
+        try:
+            spec = get_method(self.base)
+        except UnknownNameError as exc:
+            raise ParameterError(f"base {self.base!r} is not a registered method") from exc
+        names = {f.name for f in dataclasses.fields(spec.params)}
+        raw: dict[str, Any] = {k: getattr(self, k) for k in FORWARDED if k in names}
+        if self.polarity is not None:
+            raw["polarity"] = self.polarity
+        if self.channel_reduction is not None:
+            raw["channel_reduction"] = self.channel_reduction
+        raw.update(self.base_params or {})
+        return spec.parse_params(raw)
 
 
 def noisy_copies(ctx: ExplainContext, n: int, sigma: float) -> Tensor:
@@ -99,32 +124,29 @@ def noisy_copies(ctx: ExplainContext, n: int, sigma: float) -> Tensor:
     return out
 
 
-def _raw_function(ctx: ExplainContext, params: SmoothGradParams) -> Callable[[Tensor], Tensor]:
-    if params.base == "saliency":
-        return lambda xs: path_gradients(ctx, xs, desc="smoothgrad")
-    if params.base == "grad_x_input":
-        return lambda xs: grad_x_input_raw(ctx, xs)
-    baseline = make_baseline(ctx, params.baseline, params.blur_sigma)
-    return lambda xs: integrated_gradients_raw(ctx, xs, baseline, params.n_steps, params.rule)
+def combine(raws: Tensor, variant: str) -> Tensor:
+    """``K×C×T×H×W`` raw attributions of the noisy copies → ``1×C×T×H×W`` (mean / mean of
+    squares / population variance ``E[a²] − E[a]²``)."""
+    if variant == "smoothgrad":
+        return raws.mean(dim=0, keepdim=True)
+    if variant == "smoothgrad_sq":
+        return raws.pow(2).mean(dim=0, keepdim=True)
+    return raws.var(dim=0, unbiased=False, keepdim=True)
 
 
 @register_method(
     "smoothgrad",
     params=SmoothGradParams,
     family="gradient",
-    description="SmoothGrad / SmoothGrad² / VarGrad over saliency, grad×input or IG (batched).",
+    description="SmoothGrad / SmoothGrad² / VarGrad around any raw-attribution method (batched).",
     quick_params={"n_samples": 8, "n_steps": 4},
 )
 def smoothgrad(ctx: ExplainContext, params: SmoothGradParams) -> MethodOutput:
     """``n_samples`` (× ``n_steps`` for IG) forward + backward passes, batched; ``T×H×W`` map."""
+    base = params.base_parameters()
     sigma = params.noise_level * float(ctx.x.max() - ctx.x.min())
-    raws = _raw_function(ctx, params)(noisy_copies(ctx, params.n_samples, sigma))
-    reduce = reduce_channels if params.base == "saliency" else reduce_attribution
-    if params.variant == "smoothgrad":
-        polarity = params.polarity or _DEFAULT_POLARITY[params.base]
-        attribution = reduce(raws.mean(dim=0, keepdim=True), polarity)
-    elif params.variant == "smoothgrad_sq":
-        attribution = reduce(raws.pow(2).mean(dim=0, keepdim=True), "absolute")
-    else:
-        attribution = reduce(raws.var(dim=0, unbiased=False, keepdim=True), "absolute")
+    raws = get_raw(params.base)(ctx, base, noisy_copies(ctx, params.n_samples, sigma))
+    combined = combine(raws, params.variant)
+    polarity = base.polarity if params.variant == "smoothgrad" else "both"  # others are ≥ 0
+    attribution = reduce_channels(combined, polarity, base.channel_reduction)
     return MethodOutput(attribution[0], {"sigma": sigma})
