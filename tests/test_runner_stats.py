@@ -79,6 +79,10 @@ def test_wilson_known_answer():
     # all hits: the interval stays in [0, 1]
     full = mean_ci([True] * 4, method="wilson")
     assert full.high == 1.0 and 0.0 < full.low < 1.0
+    for n in range(1, 40):  # the interval always holds the observed proportion
+        for hits in (0, n):
+            ci = mean_ci([1] * hits + [0] * (n - hits), method="wilson")
+            assert ci.low <= ci.mean <= ci.high
 
 
 @pytest.mark.parametrize("method", ["t", "bootstrap"])

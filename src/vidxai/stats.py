@@ -202,4 +202,5 @@ def _wilson(arr: np.ndarray, level: float) -> tuple[float, float]:
     denom = 1.0 + z * z / n
     centre = (p + z * z / (2 * n)) / denom
     half = z * math.sqrt(p * (1 - p) / n + z * z / (4 * n * n)) / denom
-    return max(0.0, centre - half), min(1.0, centre + half)
+    # at p = 0 or 1 an end equals p in exact arithmetic; keep it so despite rounding
+    return max(0.0, min(p, centre - half)), min(1.0, max(p, centre + half))

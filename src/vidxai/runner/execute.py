@@ -9,6 +9,7 @@ from __future__ import annotations
 import json
 import time
 import traceback
+from concurrent.futures import Future
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
 
@@ -27,10 +28,32 @@ if TYPE_CHECKING:
 
 @dataclass
 class Outcome:
-    """The result of one item: its row and (ok items) the compressed explanation file bytes."""
+    """The result of one item: its row and (ok items) its explanation.
+
+    ``data`` holds the compressed explanation file when the worker serialised it (Ray actors
+    do, so the driver only writes); else :meth:`payload` serialises ``explanation``.
+    """
 
     row: dict[str, Any]
-    data: bytes | None
+    data: bytes | None = None
+    explanation: Explanation | None = None
+
+    def payload(self) -> bytes | None:
+        """The bytes of the item's explanation file (None for an error row)."""
+        if self.data is None and self.explanation is not None:
+            self.data = explanation_bytes(self.explanation)
+            self.explanation = None
+        return self.data
+
+
+@dataclass(frozen=True)
+class Clip:
+    """An item's frames (``T×H×W×3`` uint8), ground truth (``T×H×W`` bool or None), and the
+    seconds reading them took."""
+
+    frames: np.ndarray
+    mask: np.ndarray | None
+    seconds: float
 
 
 def mask_to_input(classifier: Any, mask: np.ndarray) -> np.ndarray:
@@ -69,30 +92,47 @@ class Worker:
             self._models[index] = load_model_spec(self.experiment.models[index])
         return self._models[index]
 
-    def run(self, item: WorkItem) -> Outcome:
-        """Explain and evaluate one item; any failure becomes an ``error`` row (never raised)."""
+    def read(self, item: WorkItem) -> Clip:
+        """Read an item's clip (raises VidxaiError for an unreadable video)."""
+        if item.plan_error is not None:
+            raise VidxaiError(item.plan_error)
+        t0 = time.perf_counter()
+        frames, mask, _ = read_clip(item.ref, self.experiment.clips, item.window)
+        return Clip(frames, mask, time.perf_counter() - t0)
+
+    def run(
+        self, item: WorkItem, clip: Future[Clip] | None = None, *, serialise: bool = True
+    ) -> Outcome:
+        """Explain and evaluate one item; any failure becomes an ``error`` row (never raised).
+
+        Args:
+            item: the work item.
+            clip: its clip being read in another thread (prefetch), or None to read it here.
+            serialise: compress the explanation here (else the caller's :meth:`Outcome.payload`
+                does, e.g. in a writer thread).
+        """
         start = time.perf_counter()
         row = base_row(item, self.experiment)
         try:
-            if item.plan_error is not None:
-                raise VidxaiError(item.plan_error)
-            data = self._explain(item, row)
+            exp = self._explain(item, clip.result() if clip is not None else self.read(item), row)
             row["status"] = "ok"
+            outcome = Outcome(row, explanation=exp)
+            if serialise:
+                outcome.payload()
         except Exception as exc:  # the run goes on; the message is recorded
-            data = None
             row["status"] = "error"
             row["error"] = error_message(exc)
+            outcome = Outcome(row)
         row["time_item"] = time.perf_counter() - start
-        return Outcome(row, data)
+        return outcome
 
-    def _explain(self, item: WorkItem, row: dict[str, Any]) -> bytes:
+    def _explain(self, item: WorkItem, clip: Clip, row: dict[str, Any]) -> Explanation:
         import vidxai
         from vidxai.metrics.evaluate import evaluate, resolve_metrics
 
         exp_cfg = self.experiment
-        t0 = time.perf_counter()
-        frames, mask, _ = read_clip(item.ref, exp_cfg.clips, item.window)
-        row["time_read"] = time.perf_counter() - t0
+        frames, mask = clip.frames, clip.mask
+        row["time_read"] = clip.seconds
         classifier = self.model(item.model_index)
         target = resolve_label(item.ref.label, classifier)
         exp = vidxai.explain(
@@ -141,7 +181,7 @@ class Worker:
 
             n = item.window[1] - item.window[0]
             row["frame_mass"] = frame_mass(exp.attribution, exp.geometry.frame_indices, n)
-        return explanation_bytes(exp)
+        return exp
 
 
 def _metric_params(params: dict[str, Any], specs: list[Any], names: list[str]) -> dict[str, Any]:

@@ -191,8 +191,8 @@ def _bar(ci: Any) -> dict[str, float]:
     """A bar for plot_metric_bars; a NaN end (a single clip) draws no error bar."""
     return {
         "mean": ci.mean,
-        "low": ci.mean if math.isnan(ci.low) else ci.low,
-        "high": ci.mean if math.isnan(ci.high) else ci.high,
+        "low": ci.mean if math.isnan(ci.low) else min(ci.low, ci.mean),
+        "high": ci.mean if math.isnan(ci.high) else max(ci.high, ci.mean),
     }
 
 

@@ -109,7 +109,7 @@ def run_experiment(
         bar = _progress(len(todo), progress, backend)
 
         def commit(outcome: Outcome) -> None:
-            store.commit(outcome.row, outcome.data)
+            store.commit(outcome.row, outcome.payload())
             counts[outcome.row["status"]] += 1
             counts["seconds"] += float(outcome.row.get("time_total") or 0.0)
             store.compact(every=10.0)
