@@ -17,6 +17,7 @@ from torch import nn
 
 import vidxai
 from vidxai.errors import ParameterError, UnsupportedModelError
+from vidxai.extremal.perturbation import blur_frames
 
 T, H, W = 8, 32, 32
 REGION = (slice(2, 6), slice(6, 26), slice(8, 28))
@@ -187,9 +188,49 @@ def test_step_loss_history_follows_the_schedule(step_run):
 def test_step_area_weight_grows_by_default():
     exp = vidxai.explain(CuboidModel(), clip(), method="step", num_iter=3, num_keyframes=4, **FAST)
     h = exp.extras["loss_history"]
+    weight = exp.extras["reward_weight"]
     for it in range(3):
-        expected = h["reward"][it][0] + 300 * 1.0008668**it * h["area"][it][0]
+        expected = weight * h["reward"][it][0] + 300 * 1.0008668**it * h["area"][it][0]
         assert h["energy"][it][0] == pytest.approx(expected, rel=1e-5)
+
+
+def _neg_log_p(model: nn.Module, x: torch.Tensor) -> float:
+    return float(-torch.log_softmax(model(x[None]), 1)[0, 0])
+
+
+@pytest.mark.parametrize("a", [100.0, 3.0])
+def test_step_reward_weight_comes_from_the_reward_range(a):
+    """Default λ_r = λ_a / |−log p(fully blurred) − (−log p(intact))|, computed here directly."""
+    model = CuboidModel(a=a)
+    exp = vidxai.explain(model, clip(), method="step", num_iter=2, num_keyframes=4, **FAST)
+    # FAST fades: the fully perturbed clip is 0 everywhere
+    span = abs(_neg_log_p(model, torch.zeros(3, T, H, W)) - _neg_log_p(model, clip()))
+    assert exp.extras["reward_range"] == pytest.approx(span, rel=1e-5)
+    assert exp.extras["reward_weight"] == pytest.approx(300.0 / span, rel=1e-5)
+    assert exp.n_forward == 1 + 2 + 2  # intact clip, the two reward-range clips, 2 iterations
+    blur = {**FAST, "perturb_type": "blur"}
+    blurred = vidxai.explain(model, clip(), method="step", num_iter=1, num_keyframes=4, **blur)
+    x_blur = blur_frames(clip(), 20 * 32 / 112)
+    span_blur = abs(_neg_log_p(model, x_blur) - _neg_log_p(model, clip()))
+    assert blurred.extras["reward_range"] == pytest.approx(span_blur, rel=1e-4)
+    reference = vidxai.explain(
+        model, clip(), method="step", num_iter=1, num_keyframes=4, reward_weight=1.0, **FAST
+    )
+    assert reference.extras["reward_weight"] == 1.0 and "reward_range" not in reference.extras
+    assert reference.n_forward == 2  # the reference weight needs no extra passes
+
+
+def test_step_defaults_localise_a_weakly_responding_model_where_the_reference_weight_fails():
+    """A model whose probability barely moves under blurring (logit slope 1 instead of 100): with
+    the reference's λ_r = 1 the area term swamps the reward and the mask lands about at random
+    (the cuboid holds 20 % of the clip); the automatic weight keeps the evidence."""
+    kw = dict(method="step", num_iter=150, perturb_area=0.05, num_keyframes=4, core_start=50)
+    kw |= {"area_growth": GROW, "seed": 0, **{**FAST, "perturb_type": "blur"}}
+    auto = vidxai.explain(CuboidModel(a=1.0, s0=0.1), clip(), **kw)
+    reference = vidxai.explain(CuboidModel(a=1.0, s0=0.1), clip(), reward_weight=1.0, **kw)
+    inside_auto = float(mass_inside(auto.extras["masks"])[0])
+    inside_reference = float(mass_inside(reference.extras["masks"])[0])
+    assert inside_auto > 0.5 > 0.4 > inside_reference  # measured 0.60 against 0.33
 
 
 def test_same_seed_same_masks():
@@ -208,7 +249,8 @@ def test_several_areas_in_one_batch_equal_one_at_a_time(method):
     joint = vidxai.explain(CuboidModel(), clip(), perturb_area=(0.05, 0.1), **kw)
     assert joint.extras["masks"].shape == (2, T, H, W)
     assert joint.extras["areas"] == [0.05, 0.1]
-    assert joint.n_forward == 25 * 2 + 1 and joint.n_backward == 25 * 2
+    extra = 2 if method == "step" else 0  # STEP's reward range: the intact and blurred clips
+    assert joint.n_forward == 25 * 2 + 1 + extra and joint.n_backward == 25 * 2
     for i, area in enumerate((0.05, 0.1)):
         alone = vidxai.explain(CuboidModel(), clip(), perturb_area=area, **kw)
         torch.testing.assert_close(joint.extras["masks"][i], alone.extras["masks"][0])

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import math
+import warnings
 from fractions import Fraction
 
 import numpy as np
@@ -120,6 +121,22 @@ def test_mask_backward_passes_gradcheck():
     assert torch.autograd.gradcheck(fn, (ppad.requires_grad_(),))
 
 
+def test_blocked_eager_kernels_equal_one_block(monkeypatch):
+    """Frames split into blocks give the values and gradients of one block holding them all."""
+    from vidxai.extremal import mask as mask_module
+
+    grid = MaskGrid((20, 24), 3, 4.0)
+    p = torch.rand(5, *grid.param_shape, generator=torch.Generator().manual_seed(5))
+    w = torch.randn(5, *grid.padded_shape, generator=torch.Generator().manual_seed(6))
+    out = []
+    for elements in (1, 1 << 30):  # one frame per block; everything in one block
+        monkeypatch.setattr(mask_module, "_BLOCK_ELEMENTS", elements)
+        q = p.clone().requires_grad_(True)
+        _, padded = SmoothMaskGenerator(grid).generate(q)
+        out.append((padded, torch.autograd.grad((padded * w).sum(), q)[0]))
+    torch.testing.assert_close(out[0], out[1])
+
+
 def test_mask_stays_in_unit_interval_and_rejects_bad_shapes():
     grid = MaskGrid((24, 24), 3, 4.0)
     gen = SmoothMaskGenerator(grid)
@@ -167,12 +184,36 @@ def test_blur_levels_and_blending():
     x = torch.rand(3, 2, 16, 16, generator=gen)
     pert = Perturbation(x, "blur", max_blur=4.0)
     ones = torch.ones(1, 2, 16, 16)
-    torch.testing.assert_close(pert.apply(ones)[0], x)
+    assert torch.equal(pert.apply(ones)[0], x)  # m = 1 keeps the clip exactly
     torch.testing.assert_close(pert.apply(0 * ones)[0], blur_frames(x, 4.0))
     lvl3 = blur_frames(x, (1 - 3 / 7) * 4.0)
     torch.testing.assert_close(pert.apply(ones * 3 / 7)[0], lvl3, atol=1e-5, rtol=0)
     lvl4 = blur_frames(x, (1 - 4 / 7) * 4.0)
     torch.testing.assert_close(pert.apply(ones * 3.5 / 7)[0], (lvl3 + lvl4) / 2, atol=1e-5, rtol=0)
+
+
+def test_blend_equals_the_two_levels_around_each_mask_value():
+    """Plain per-voxel reference: ``w = 7m``, ``k = ⌊w⌋``, ``y_k + (w − k)(y_{k+1} − y_k)``."""
+    gen = torch.Generator().manual_seed(8)
+    x = torch.rand(3, 2, 6, 5, generator=gen)
+    m = torch.rand(2, 2, 6, 5, generator=gen)
+    m[0, 0, 0, :4] = torch.tensor([0.0, 1.0, 3 / 7, 1 - 1e-7])
+    ys = [blur_frames(x, (1 - i / 7) * 3.0) for i in range(8)]
+    expected = torch.empty(2, 3, 2, 6, 5)
+    for a, t, i, j in np.ndindex(2, 2, 6, 5):
+        w = 7 * float(m[a, t, i, j])
+        k = min(math.floor(w), 7)
+        upper = ys[min(k + 1, 7)][:, t, i, j]
+        expected[a, :, t, i, j] = ys[k][:, t, i, j] + (w - k) * (upper - ys[k][:, t, i, j])
+    for backend in ("eager", "compiled_formula"):
+        pert = Perturbation(x, "blur", 3.0)
+        if backend == "eager":
+            out = pert.apply(m)
+        else:  # the gather formula the compiled backend fuses, run as plain tensor code
+            from vidxai.extremal.perturbation import _blend_forward
+
+            out = _blend_forward(m.reshape(2, -1), pert.levels, pert.diffs).reshape(2, 3, 2, 6, 5)
+        torch.testing.assert_close(out, expected, atol=1e-5, rtol=0)
 
 
 def test_blend_gradient_gradcheck_and_zero_at_one():
@@ -345,19 +386,65 @@ def test_step_parameters_validate():
 # ------------------------------------------------------------------ compiled backend fallback
 
 
-def test_compile_failure_falls_back_to_eager_with_a_warning(monkeypatch):
-    from vidxai.extremal import _compile
-
-    def broken_compile(fn):
+def _broken_compile(error: Exception):
+    def compile_(fn):
         def call(*args):
-            raise RuntimeError("no compiler here")
+            raise error
 
         return call
 
+    return compile_
+
+
+@pytest.fixture
+def no_compiler(monkeypatch):
+    from torch._inductor.exc import CppCompileError
+
+    from vidxai.extremal import _compile
+
     monkeypatch.setattr(_compile, "_compiled", {})
     monkeypatch.setattr(_compile, "_failures", [])
-    monkeypatch.setattr(torch, "compile", broken_compile)
+    monkeypatch.setattr(torch, "compile", _broken_compile(CppCompileError(["c++"], "no compiler")))
+    return _compile
+
+
+def test_compile_failure_falls_back_to_eager_with_a_warning(no_compiler):
     with pytest.warns(RuntimeWarning, match="eager"):
-        assert _compile.run("compiled", lambda a, b: a + b, 2, 3) == 5
-    assert not _compile.compile_available()
-    assert _compile.run("compiled", lambda a: a * 2, 4) == 8  # no second warning, eager
+        assert no_compiler.run("compiled", lambda a, b: a + b, 2, 3) == 5
+    assert not no_compiler.compile_available()
+    assert no_compiler.run("compiled", lambda a: a * 2, 4) == 8  # no second warning, eager
+    # the eager twin of a kernel runs, not the kernel itself
+    assert no_compiler.run("compiled", lambda a: a * 2, 4, eager=lambda a: a + 100) == 104
+
+
+def test_compile_failure_uses_the_blocked_eager_mask_kernel(no_compiler, monkeypatch):
+    from vidxai.extremal import mask as mask_module
+
+    def fused_must_not_run(*args):
+        raise AssertionError("the fused kernel ran eagerly (it stores B×P×L×N)")
+
+    monkeypatch.setattr(mask_module, "_forward_fused", fused_must_not_run)
+    monkeypatch.setattr(mask_module, "_backward_fused", fused_must_not_run)
+    grid = MaskGrid((24, 20), 3, 4.0)
+    p = torch.rand(3, *grid.param_shape, generator=torch.Generator().manual_seed(4))
+    out = {}
+    for backend in ("compiled", "eager"):
+        q = p.clone().requires_grad_(True)
+        with warnings.catch_warnings(record=True) as caught:
+            warnings.simplefilter("always")
+            _, padded = SmoothMaskGenerator(grid, backend=backend).generate(q)
+            out[backend] = (padded, torch.autograd.grad(padded.square().sum(), q)[0])
+        assert len(caught) == (backend == "compiled")  # one warning, at the first kernel
+    assert no_compiler._failures  # the compiled backend was tried and failed
+    torch.testing.assert_close(out["compiled"], out["eager"], atol=0, rtol=0)
+
+
+def test_other_errors_in_a_compiled_kernel_are_not_swallowed(monkeypatch):
+    from vidxai.extremal import _compile
+
+    monkeypatch.setattr(_compile, "_compiled", {})
+    monkeypatch.setattr(_compile, "_failures", [])
+    monkeypatch.setattr(torch, "compile", _broken_compile(RuntimeError("out of memory")))
+    with pytest.raises(RuntimeError, match="out of memory"):
+        _compile.run("compiled", lambda a: a, 1, eager=lambda a: a)
+    assert _compile.compile_available()  # not counted as a compiler failure

@@ -18,6 +18,7 @@ kernel 11, maximal blur 20, final smoothing 10). For other sizes they are scaled
 
 from __future__ import annotations
 
+import dataclasses
 import math
 from dataclasses import dataclass, field
 from typing import Any, Literal
@@ -39,6 +40,7 @@ STEP_AREA_GROWTH = 1.0008668  # the reference: "doubles every ~800 iterations"
 # Work (iterations × mask voxels × neighbours) above which "auto" pays for torch.compile on CPU.
 COMPILE_WORK = 1e10
 TERMS = ("reward", "probability", "area", "core", "energy")
+MIN_REWARD_RANGE = 0.01  # floor of the reward range in the automatic reward weight
 # ``vidxai demo``: 150 iterations with a larger step and a growing area weight converge on the demo
 # model in seconds (the defaults need 1000–2000 iterations, over a minute per clip there).
 DEMO_PARAMS = {"num_iter": 150, "learning_rate": 0.3, "area_growth": 1.02}
@@ -56,7 +58,11 @@ class ExtremalParams:
         variant: ``preserve`` (default), ``delete`` or ``dual``.
         learning_rate: SGD learning rate (0.05).
         momentum: SGD momentum, also used as dampening (0.9).
-        reward_weight: λ_r; None = the reference's (100 for 2D/3D-EP, 1 for STEP).
+        reward_weight: λ_r; None = the method's default: the reference's 100 for 2D/3D-EP;
+            for STEP set from the reward's own range, ``λ_a / |reward(m=0) − reward(m=1)|``
+            (two extra forward passes, see :func:`auto_reward_weight`) instead of the
+            reference's 1, which the area term swamps whenever the model's probability
+            responds weakly to blurring. ``reward_weight=1`` restores the reference.
         area_weight: λ_a at the first iteration (300).
         area_growth: λ_a is multiplied by this after each iteration; None = the reference's (1 for
             2D/3D-EP, 1.0008668 for STEP).
@@ -140,7 +146,7 @@ class Setup:
 
     name: str
     per_frame: bool  # area per frame (2D-EP) or over the volume (3D-EP, STEP)
-    reward_weight: float
+    reward_weight: float | Literal["auto"]  # "auto": see :func:`auto_reward_weight`
     area_growth: float
     core: CoreSpec | None = None
     core_weight: float = 0.0
@@ -156,6 +162,37 @@ def scaled(value: float | None, reference: float, scale: float) -> float:
 def scaled_int(value: int | None, reference: int, scale: float) -> int:
     """Like :func:`scaled`, rounded to an integer >= 1."""
     return int(value) if value is not None else max(1, math.floor(reference * scale + 0.5))
+
+
+def perturb(perturbation: Perturbation, mask: Tensor, variant: Variant) -> Tensor:
+    """Clips the reward reads for masks ``A×T×H×W``: preserved (``x ⊙ m``), deleted
+    (``x ⊙ (1 − m)``) or both (``dual``: the ``A`` preserved clips, then the ``A`` deleted)."""
+    if variant == "preserve":
+        return perturbation.apply(mask)
+    if variant == "delete":
+        return perturbation.apply(1.0 - mask)
+    return torch.cat([perturbation.apply(mask), perturbation.apply(1.0 - mask)])
+
+
+def reward_range(
+    ctx: ExplainContext, perturbation: Perturbation, variant: Variant, index: int
+) -> float:
+    """``|reward(m = 0) − reward(m = 1)|``: how much the reward changes between the fully
+    perturbed and the intact clip (one no-grad batch of 2 clips, 4 for ``dual``)."""
+    t, h, w = perturbation.shape[1:]
+    masks = torch.stack([torch.zeros(t, h, w), torch.ones(t, h, w)]).to(ctx.device)
+    with torch.no_grad():
+        clips = perturb(perturbation, masks, variant)
+    outputs = ctx.scorer.outputs(len(clips), lambda a, b: clips[a:b], desc="reward range")
+    reward, _ = log_reward(outputs.float(), index, variant, 2)
+    return float((reward[0] - reward[1]).abs())
+
+
+def auto_reward_weight(area_weight: float, span: float) -> float:
+    """λ_r = λ_a / max(span, MIN_REWARD_RANGE): the reward's whole range (intact → fully
+    perturbed) weighs as much as the area term's initial weight, whatever the model's
+    calibration (a model whose probability barely responds to blurring gets a large weight)."""
+    return area_weight / max(span, MIN_REWARD_RANGE)
 
 
 def choose_backend(requested: str, device: torch.device, work: float) -> Backend:
@@ -215,6 +252,12 @@ def run_extremal(ctx: ExplainContext, params: ExtremalParams, setup: Setup) -> M
     max_blur = scaled(params.max_blur, 20.0, scale)
     perturbation = Perturbation(x, params.perturb_type, max_blur, backend=backend)
     masker = SmoothMaskGenerator(grid, ctx.device, backend)
+    auto_extra: dict[str, Any] = {}
+    if setup.reward_weight == "auto":
+        span = reward_range(ctx, perturbation, params.variant, int(ctx.target.index))
+        weight = auto_reward_weight(params.area_weight, span)
+        setup = dataclasses.replace(setup, reward_weight=weight)
+        auto_extra = {"reward_range": span}
 
     masks, kept, history = [], [], []
     # Every batch of areas sees the same random stream, so splitting does not change results.
@@ -252,6 +295,8 @@ def run_extremal(ctx: ExplainContext, params: ExtremalParams, setup: Setup) -> M
         "smooth": smooth,
         "backend": masker.backend,
         "final_probability": hist_cpu[-1, 1].tolist(),
+        "reward_weight": setup.reward_weight,
+        **auto_extra,
         **setup.extra,
     }
     return MethodOutput(attribution=attribution.float(), extras=extras)
@@ -287,6 +332,7 @@ def _optimise(
         tie_core = torch.randperm(core.num_responses, generator=gen, device=device)
     zero = torch.zeros(a, device=device)
     area_weight = params.area_weight
+    weight = float(setup.reward_weight)
     bar = tqdm(
         range(params.num_iter), desc=setup.name, disable=not ctx.progress, leave=False, unit="it"
     )
@@ -294,16 +340,8 @@ def _optimise(
         mask, padded = masker.generate(p)
         mask = mask.reshape(a, t, h, w)
         padded = padded.reshape(a, t, hp, wp)
-        if params.variant == "preserve":
-            xs = perturbation.apply(mask)
-        elif params.variant == "delete":
-            xs = perturbation.apply(1.0 - mask)
-        else:
-            xs = torch.cat([perturbation.apply(mask), perturbation.apply(1.0 - mask)])
-        xin = xs.detach().requires_grad_(True)
-        reward, prob = log_reward(ctx.model(xin), index, params.variant, a)
-        with ctx.timer("inference"):
-            (gx,) = torch.autograd.grad(reward.sum() * setup.reward_weight, xin)
+        xs = perturb(perturbation, mask, params.variant)
+        reward, prob, gx = _reward_and_input_grad(ctx, xs, index, params.variant, a, weight)
 
         shift = torch.randint(volume, (), generator=gen, device=device)
         l_area = area_loss(padded, areas, tie, setup.per_frame, shift, masker.backend)
@@ -319,7 +357,7 @@ def _optimise(
         opt.zero_grad(set_to_none=True)
         with torch.no_grad():
             p.clamp_(0.0, 1.0)
-            energy = setup.reward_weight * reward.detach() + reg.detach()
+            energy = weight * reward.detach() + reg.detach()
             terms = [reward.detach(), prob, l_area.detach(), l_core.detach(), energy]
             hist[it] = torch.stack(terms)
         area_weight *= setup.area_growth
@@ -329,3 +367,16 @@ def _optimise(
     with torch.no_grad():
         mask, padded = masker.generate(p.detach())
     return mask.reshape(a, t, h, w), padded.reshape(a, t, hp, wp), hist
+
+
+def _reward_and_input_grad(
+    ctx: ExplainContext, xs: Tensor, index: int, variant: Variant, n_areas: int, weight: float
+) -> tuple[Tensor, Tensor, Tensor]:
+    """The one model pass of an iteration: forward the perturbed clips ``xs`` (``A×C×T×H×W``,
+    ``2A`` for ``dual``), reward and target probability per area (``A`` each), and
+    ``∂(weight·Σ reward)/∂xs`` (taken separately, timed as inference)."""
+    xin = xs.detach().requires_grad_(True)
+    reward, prob = log_reward(ctx.model(xin), index, variant, n_areas)
+    with ctx.timer("inference"):
+        (gx,) = torch.autograd.grad(reward.sum() * weight, xin)
+    return reward, prob, gx

@@ -73,7 +73,7 @@ def step(ctx: ExplainContext, params: StepParams) -> MethodOutput:
     setup = Setup(
         "step",
         per_frame=False,
-        reward_weight=1.0 if params.reward_weight is None else params.reward_weight,
+        reward_weight="auto" if params.reward_weight is None else params.reward_weight,
         area_growth=STEP_AREA_GROWTH if params.area_growth is None else params.area_growth,
         core=core,
         core_weight=params.core_weight,
