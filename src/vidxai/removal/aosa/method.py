@@ -167,7 +167,9 @@ def aosa(ctx: ExplainContext, params: AosaParams) -> MethodOutput:
 
     def perturbed(rows: Tensor) -> Tensor:
         keep = render_keep(occ, rows, shape).unsqueeze(1)  # B×1×T×H×W
-        return x * keep + r * (1.0 - keep)
+        if not params.conditional:  # r = 0
+            return x * keep
+        return torch.lerp(r, x, keep)  # x ⊙ M + r ⊙ (1 − M)
 
     base = float(ctx.scorer.run(1, lambda a, b: x, desc="aosa")[0])
     extras: dict[str, Any] = {"n_masks": occ.n, "size": size, "stride": stride}

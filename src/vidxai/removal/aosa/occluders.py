@@ -145,7 +145,9 @@ def render_keep(occluders: Occluders, rows: Tensor, shape: tuple[int, int, int])
     xs = torch.arange(w, device=device)
     dy = ys.view(1, 1, 1, h) - lo[..., 0:1]
     dx = xs.view(1, 1, 1, w) - lo[..., 1:2]
-    in_y = (dy >= 0) & (dy < occluders.size)  # B×S×T×H
-    in_x = (dx >= 0) & (dx < occluders.size)  # B×S×T×W
-    covered = (in_y.unsqueeze(-1) & in_x.unsqueeze(-2) & vis[..., None, None]).any(dim=1)
-    return (~covered).float()
+    vis = vis.to(torch.float32)
+    in_y = ((dy >= 0) & (dy < occluders.size)).to(torch.float32) * vis[..., None]  # B×S×T×H
+    in_x = ((dx >= 0) & (dx < occluders.size)).to(torch.float32)  # B×S×T×W
+    # covered[b, t, h, w] = OR_s (in_y[b, s, t, h] AND in_x[b, s, t, w]): one batched matmul
+    covered = torch.einsum("bsth,bstw->bthw", in_y, in_x)
+    return (covered == 0).to(torch.float32)
