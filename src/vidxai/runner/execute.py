@@ -154,7 +154,7 @@ class Worker:
         metric_behaviour = None if exp.behaviour == "identity" else "probability"
         row["metric_behaviour"] = metric_behaviour or "identity"
         gt = mask_to_input(classifier, mask) if mask is not None else None
-        specs = resolve_metrics(exp_cfg.metrics, True)
+        specs = resolve_metrics(exp_cfg.metrics, True) if exp_cfg.metrics != () else []
         names = [s.name for s in specs if gt is not None or not s.needs_ground_truth]
         if names:
             t1 = time.perf_counter()
