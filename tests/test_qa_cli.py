@@ -67,3 +67,33 @@ def test_unknown_model_fails_before_creating_out(clip, tmp_path) -> None:
     result, lines = _run(["explain", str(clip), "--model", "r3d18", "--out", str(out)])
     assert result.exit_code == 2 and len(lines) == 1 and "r3d_18" in lines[0]
     assert not out.exists()
+
+
+def test_evaluate_names_the_target_class_like_explain(tmp_path) -> None:
+    import vidxai
+    from vidxai.cli import main as cli_main
+    from vidxai.data.synthetic import CLASS_NAMES, make_clip
+    from vidxai.video import write_video
+
+    clip = make_clip(20_000_003)
+    video = write_video(tmp_path / "clip.mp4", clip.frames, fps=8)
+    model = vidxai.load_model("vidxai-demo")
+    exp = vidxai.explain(model, video, method="saliency", progress=False)
+    exp_path = exp.save(tmp_path / "exp.pt")
+    res = CliRunner().invoke(
+        cli_main,
+        ["evaluate", str(exp_path), str(video), "--model", "vidxai-demo", "--metrics",
+         "deletion", "--param", "n_steps=3"],
+    )  # fmt: skip
+    assert res.exit_code == 0, res.output
+    assert f"target {exp.target_name} ({exp.target})" in res.output
+    assert exp.target_name in CLASS_NAMES
+
+
+def test_evaluate_help_explains_device_and_batch_size() -> None:
+    from vidxai.cli import main as cli_main
+
+    res = CliRunner().invoke(cli_main, ["evaluate", "--help"])
+    for option in ("--device", "--batch-size"):
+        line = next(x for x in res.output.splitlines() if x.strip().startswith(option))
+        assert len(line.strip()) > len(option) + 8, line

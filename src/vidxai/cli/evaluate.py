@@ -107,8 +107,13 @@ def format_scores(scores: dict[str, Any]) -> list[str]:
     help="Metric parameter, e.g. n_steps=100, fill=blur, granularity=grid, thresholds=0.1,0.5.",
 )
 @click.option("--seed", default=0, show_default=True, type=int)
-@click.option("--device", default=None)
-@click.option("--batch-size", default="auto", show_default=True)
+@click.option("--device", default=None, help="cpu, cuda, cuda:1… (default: the model's device).")
+@click.option(
+    "--batch-size",
+    default="auto",
+    show_default=True,
+    help="Clips per pass through the model: a positive integer or auto.",
+)
 @click.option(
     "--out",
     "out_dir",
@@ -155,7 +160,9 @@ def command(
         batch_size=bs,
         **metric_params,
     )
-    click.echo(f"target {result.params['target']}, {result.n_forward} forward passes")
+    name, index = result.params.get("target_name"), result.params["target"]
+    shown = f"{name} ({index})" if name is not None else str(index)
+    click.echo(f"target {shown}, {result.n_forward} forward passes")
     for line in format_scores(result.scores):
         click.echo(line)
     if out_dir is not None:

@@ -37,7 +37,8 @@ class EvaluationResult:
             "scores": [...]}``; ``curves["minimal_mask"] = {"thresholds": [...],
             "fractions": [...]}`` (NaN where never reached); ``curves["sanity"] =
             {"step": [...], "correlations": [...]}``.
-        params: metric name → its resolved parameters; plus ``"target"``, ``"behaviour"``,
+        params: metric name → its resolved parameters; plus ``"target"`` (class index),
+            ``"target_name"`` (its name, when the model has class names), ``"behaviour"``,
             ``"seed"``.
         timings: metric name → seconds (shared work is charged to the first metric using it),
             plus ``"total"`` and ``"inference"`` (the part spent inside the model's forward).
@@ -282,7 +283,12 @@ def evaluate(
         name: {f.name: _jsonable(getattr(p, f.name)) for f in dataclasses.fields(p)}
         for name, p in metric_params.items()
     }
-    resolved_params.update(target=resolved.index, behaviour=resolved.behaviour, seed=seed)
+    resolved_params.update(
+        target=resolved.index,
+        target_name=resolved.name,
+        behaviour=resolved.behaviour,
+        seed=seed,
+    )
     return EvaluationResult(
         scores=scores,
         curves=curves,
