@@ -21,6 +21,7 @@ _COMMAND_MODULES = (
     "vidxai.cli.benchmark",
     "vidxai.cli.run",
     "vidxai.cli.report",
+    "vidxai.cli.study",
 )
 
 
