@@ -144,7 +144,9 @@ def count_frames(ref: VideoRef) -> int:
     assert ref.path is not None
     path = Path(ref.path)
     if path.is_dir():
-        return sum(p.suffix.lower() in IMAGE_EXTENSIONS for p in path.iterdir())
+        from vidxai.video._folder_reader import list_frame_files
+
+        return len(list_frame_files(path))
     import av
 
     try:
@@ -195,9 +197,12 @@ def read_clip(
         from vidxai.video import read_video
 
         assert ref.path is not None
-        limit = window[1] if window is not None else None
-        if clips.mode == "frames" and clips.sampling == "first":
-            limit = clips.frames
+        if window is not None:  # only the window's frames are decoded
+            from vidxai.runner.windows import read_window
+
+            frames = read_window(ref.path, window[0], window[1])
+            return frames, None, np.arange(window[0], window[1], dtype=np.int64)
+        limit = clips.frames if clips.mode == "frames" and clips.sampling == "first" else None
         frames = read_video(ref.path, max_frames=limit).frames
     return select_frames(frames, mask, clips, window)
 
