@@ -65,8 +65,10 @@ class _Links(html.parser.HTMLParser):
                 self.links.append(value)
 
 
-def test_report_tables_and_files(run_dir, tmp_path):
-    ratings = tmp_path / "ratings.csv"
+@pytest.fixture(scope="module")
+def report(run_dir, tmp_path_factory):
+    """`vidxai report RUN --study ratings.csv`, written once for the tests of this file."""
+    ratings = tmp_path_factory.mktemp("study") / "ratings.csv"
     ratings.write_text(
         "rater,item,method,model,dataset,video,score,rated_at\n"
         + "".join(
@@ -76,7 +78,10 @@ def test_report_tables_and_files(run_dir, tmp_path):
     )
     res = CliRunner().invoke(main, ["report", str(run_dir), "--study", str(ratings)])
     assert res.exit_code == 0, res.output
-    report = run_dir / "report"
+    return run_dir / "report"
+
+
+def test_report_tables_and_files(run_dir, report):
     page = (report / "report.html").read_text()
     parser = _Links()
     parser.feed(page)
@@ -122,10 +127,8 @@ CHROMIUM = shutil.which("chromium")
 
 
 @pytest.mark.skipif(CHROMIUM is None, reason="the 'chromium' executable is not installed")
-def test_report_renders_in_headless_chromium(run_dir, tmp_path):
-    from vidxai.runner.report import write_report
-
-    page = write_report(run_dir, tmp_path / "report")
+def test_report_renders_in_headless_chromium(report, tmp_path):
+    page = report / "report.html"
     shot = tmp_path / "shot.png"
     command = [
         str(CHROMIUM),
@@ -150,3 +153,39 @@ def test_report_renders_in_headless_chromium(run_dir, tmp_path):
     # the bars of the first figure (the palette's first colour) are on screen
     blue = np.all(np.abs(pixels - np.array((0, 114, 178))) <= 12, axis=-1).sum()
     assert blue > 500, blue
+
+
+def test_report_reads_a_study_database(run_dir, tmp_path, monkeypatch):
+    """A study created from the run, rated through its JSON API, summarised by the report."""
+    pytest.importorskip("fastapi")
+    from fastapi.testclient import TestClient
+
+    from vidxai.study import create, create_study, make_app
+    from vidxai.study.render import Media
+
+    monkeypatch.setattr(create, "encode", lambda frames, fps: Media(b"mp4", b"gif"))
+    monkeypatch.setattr(create, "render_overlay", lambda frames, explanation: frames)
+    db = f"sqlite:///{tmp_path / 'study.db'}"
+    invites = create_study(run_dir, db, raters=1, progress=False)
+    client = TestClient(make_app(db))
+    token = invites.raters[0].token
+    given = {}
+    for score in (2, 1, 0, -1, 2, 1):
+        item = client.get(f"/api/r/{token}/next").json()["item"]
+        if item is None:
+            break
+        assert (
+            client.post(
+                f"/api/r/{token}/ratings", json={"item": item["id"], "score": score}
+            ).status_code
+            == 200
+        )
+        given[item["id"]] = score
+    assert len(given) == 6  # every ok item of the run
+    from vidxai.runner.study_scores import study_scores
+
+    scores = study_scores(db)  # what `vidxai report --study URL` tabulates
+    assert sum(len(v) for v in scores.values()) == 6
+    assert {k[2] for k in scores} == {"saliency", "rise3d"}
+    assert {k[:2] for k in scores} == {("synthetic", "vidxai-demo")}
+    assert sorted(x for v in scores.values() for x in v) == sorted(given.values())

@@ -3,14 +3,12 @@
 The study (``vidxai study``) exports its ratings in long format with
 ``vidxai study export --db URL --out ratings.csv`` (columns ``rater, item, method, model,
 dataset, video, score, rated_at``). ``--study`` takes that CSV file, or the database URL itself
-(then the export command is run into a temporary file).
+(then :func:`vidxai.study.export_ratings` writes that CSV to a temporary file).
 """
 
 from __future__ import annotations
 
 import csv
-import subprocess
-import sys
 import tempfile
 from collections import defaultdict
 from pathlib import Path
@@ -59,17 +57,12 @@ def study_scores(source: str) -> dict[tuple[str, str, str], list[float]]:
             f"--study {source!r} is neither a ratings CSV nor a database URL "
             "(e.g. sqlite:///study.db)"
         )
+    try:
+        from vidxai.study import export_ratings
+    except ImportError as exc:
+        raise InvalidInputError(
+            'Reading a study database needs the study extra: pip install "vidxai[study]"'
+        ) from exc
     with tempfile.TemporaryDirectory() as tmp:
-        out = Path(tmp) / "ratings.csv"
-        done = subprocess.run(
-            [sys.executable, "-m", "vidxai", "study", "export", "--db", source, "--out", str(out)],
-            capture_output=True,
-            text=True,
-        )
-        if done.returncode != 0 or not out.is_file():
-            why = (done.stderr or done.stdout).strip().splitlines()
-            raise InvalidInputError(
-                f"Cannot export the ratings of the study at {source}: "
-                f"{why[-1] if why else 'vidxai study export failed'}"
-            )
-        return read_ratings_csv(out)
+        out = export_ratings(source, Path(tmp) / "ratings.csv")
+        return read_ratings_csv(Path(out))
