@@ -236,3 +236,64 @@ def test_sliding_windows_and_temporal_importance(tmp_path):
             counts[r["window_start"] + j] += 1
     assert [t["n_windows"] for t in temporal] == counts.astype(int).tolist()
     assert [t["importance"] for t in temporal] == pytest.approx((sums / counts).tolist())
+
+
+def test_batched_method_gets_batches_of_clips(tmp_path, model, monkeypatch):
+    """Grad-CAM (batched=True) is explained in batches: the same maps as clip by clip, and a
+    corrupt video in the batch fails alone."""
+    from vidxai.runner import local
+    from vidxai.video import read_video, write_video
+
+    videos = tmp_path / "videos"
+    videos.mkdir()
+    seeds = (20_000_000, 20_000_001, 20_000_002)
+    for seed in seeds:
+        write_video(videos / f"v{seed}.mp4", make_clip(seed).frames, fps=8)
+    (videos / "v20000001b.mp4").write_bytes(os.urandom(2000))  # corrupt, in the same batch
+    calls = []
+    original = vidxai.explain
+
+    def counting(*args, **kwargs):
+        calls.append(len(args[1]) if isinstance(args[1], list) else 1)
+        return original(*args, **kwargs)
+
+    monkeypatch.setattr(vidxai, "explain", counting)
+    monkeypatch.setattr(local, "CLIPS_PER_BATCH", 4)
+    text = f"""\
+name: batched
+datasets:
+  - name: files
+    folder: {videos}
+models: [vidxai-demo]
+methods: [gradcam]
+metrics: []
+"""
+    summary = run_experiment(parse_experiment(text), out=tmp_path / "out", progress=False)
+    assert (summary.ok, summary.failed) == (3, 1)
+    assert calls == [3]  # one engine call for the three readable clips
+    monkeypatch.setattr(vidxai, "explain", original)
+    for row in read_results(tmp_path / "out").to_pylist():
+        if row["status"] == "error":
+            assert row["video"].endswith("v20000001b.mp4")
+            continue
+        alone = vidxai.explain(model, read_video(row["video"]).frames, method="gradcam")
+        stored = load_attribution(tmp_path / "out", row["key"]).attribution
+        torch.testing.assert_close(stored, alone.attribution, rtol=1e-4, atol=1e-6)
+        assert row["target"] == alone.target
+
+
+def test_a_failing_batch_falls_back_to_one_clip_per_call(tmp_path, monkeypatch):
+    from vidxai.runner import local
+
+    original = vidxai.explain
+
+    def no_batches(model, video, *args, **kwargs):
+        if isinstance(video, list):
+            raise RuntimeError("the engine cannot batch these clips")
+        return original(model, video, *args, **kwargs)
+
+    monkeypatch.setattr(vidxai, "explain", no_batches)
+    monkeypatch.setattr(local, "CLIPS_PER_BATCH", 2)
+    text = SYNTHETIC.replace("  - saliency\n  - rise3d: {n_samples: 16}\n", "  - gradcam\n")
+    summary = run_experiment(parse_experiment(text), out=tmp_path, progress=False)
+    assert (summary.ok, summary.failed) == (2, 0)

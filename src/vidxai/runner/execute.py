@@ -114,39 +114,97 @@ class Worker:
         start = time.perf_counter()
         row = base_row(item, self.experiment)
         try:
-            exp = self._explain(item, clip.result() if clip is not None else self.read(item), row)
-            row["status"] = "ok"
-            outcome = Outcome(row, explanation=exp)
-            if serialise:
-                outcome.payload()
+            c = clip.result() if clip is not None else self.read(item)
+            target = resolve_label(item.ref.label, self.model(item.model_index))
+            exp = self._explain([c.frames], [target], item)[0]
+            return self._finish(item, c, target, exp, row, start, serialise)
         except Exception as exc:  # the run goes on; the message is recorded
-            row["status"] = "error"
-            row["error"] = error_message(exc)
-            outcome = Outcome(row)
+            return _failed(row, exc, start)
+
+    def run_batch(
+        self, items: list[WorkItem], clips: list[Future[Clip]], *, serialise: bool = True
+    ) -> list[Outcome]:
+        """Items sharing a model and a method, explained as one batch of clips by the engine
+        (for methods registered ``batched=True``), then evaluated one by one.
+
+        Items whose clip or label fails become error rows; if the batch itself fails, every item
+        is explained alone, so one bad clip never costs the others.
+        """
+        start = time.perf_counter()
+        outcomes: dict[int, Outcome] = {}
+        ready: list[tuple[int, Clip, int | None]] = []
+        for i, (item, clip) in enumerate(zip(items, clips)):
+            try:
+                target = resolve_label(item.ref.label, self.model(item.model_index))
+                ready.append((i, clip.result(), target))
+            except Exception as exc:
+                outcomes[i] = _failed(base_row(item, self.experiment), exc, start)
+        if ready:
+            try:
+                exps = self._explain(
+                    [c.frames for _, c, _ in ready], [t for _, _, t in ready], items[ready[0][0]]
+                )
+            except Exception:  # isolate the failing clip(s): one by one
+                for i, c, _ in ready:
+                    done: Future[Clip] = Future()
+                    done.set_result(c)
+                    outcomes[i] = self.run(items[i], done, serialise=serialise)
+            else:
+                for (i, c, target), exp in zip(ready, exps):
+                    row = base_row(items[i], self.experiment)
+                    try:
+                        outcomes[i] = self._finish(items[i], c, target, exp, row, start, serialise)
+                    except Exception as exc:
+                        outcomes[i] = _failed(row, exc, start)
+        return [outcomes[i] for i in range(len(items))]
+
+    def _explain(
+        self, frames: list[np.ndarray], targets: list[int | None], item: WorkItem
+    ) -> list[Explanation]:
+        """Explain clips of one model and method (one clip, or a batch)."""
+        import vidxai
+
+        exps = vidxai.explain(
+            self.model(item.model_index),
+            frames if len(frames) > 1 else frames[0],
+            method=item.method,
+            target=targets if len(targets) > 1 else targets[0],
+            seed=item.seed,
+            device=self.device,
+            batch_size=self.experiment.batch_size,
+            progress=False,
+            **item.params,
+        )
+        return exps if isinstance(exps, list) else [exps]
+
+    def _finish(
+        self,
+        item: WorkItem,
+        clip: Clip,
+        target: int | None,
+        exp: Explanation,
+        row: dict[str, Any],
+        start: float,
+        serialise: bool,
+    ) -> Outcome:
+        """Evaluate one explanation and complete its row."""
+        self._evaluate(item, clip, target, exp, row)
+        row["status"] = "ok"
+        outcome = Outcome(row, explanation=exp)
+        if serialise:
+            outcome.payload()
         row["time_item"] = time.perf_counter() - start
         return outcome
 
-    def _explain(self, item: WorkItem, clip: Clip, row: dict[str, Any]) -> Explanation:
-        import vidxai
+    def _evaluate(
+        self, item: WorkItem, clip: Clip, target: int | None, exp: Explanation, row: dict[str, Any]
+    ) -> None:
         from vidxai.metrics.evaluate import evaluate, resolve_metrics
 
         exp_cfg = self.experiment
         frames, mask = clip.frames, clip.mask
         row["time_read"] = clip.seconds
         classifier = self.model(item.model_index)
-        target = resolve_label(item.ref.label, classifier)
-        exp = vidxai.explain(
-            classifier,
-            frames,
-            method=item.method,
-            target=target,
-            seed=item.seed,
-            device=self.device,
-            batch_size=exp_cfg.batch_size,
-            progress=False,
-            **item.params,
-        )
-        assert not isinstance(exp, list)  # one clip in, one Explanation out
         row.update(explanation_columns(exp))
         row["label"] = target
         # every method is scored on the same behaviour (the probability for classifiers), so
@@ -181,7 +239,13 @@ class Worker:
 
             n = item.window[1] - item.window[0]
             row["frame_mass"] = frame_mass(exp.attribution, exp.geometry.frame_indices, n)
-        return exp
+
+
+def _failed(row: dict[str, Any], exc: BaseException, start: float) -> Outcome:
+    row["status"] = "error"
+    row["error"] = error_message(exc)
+    row["time_item"] = time.perf_counter() - start
+    return Outcome(row)
 
 
 def _metric_params(params: dict[str, Any], specs: list[Any], names: list[str]) -> dict[str, Any]:

@@ -15,6 +15,9 @@ from vidxai.runner.execute import Outcome, Worker
 from vidxai.runner.plan import WorkItem
 from vidxai.runner.schema import Experiment
 
+#: Clips per engine call for methods registered ``batched=True`` (CAMs).
+CLIPS_PER_BATCH = 8
+
 
 def run_local(
     experiment: Experiment, items: Sequence[WorkItem], commit: Callable[[Outcome], None]
@@ -46,16 +49,28 @@ def run_group(
     writer: ThreadPoolExecutor,
     last: list[Future[None]],
 ) -> None:
-    """Items sharing a model and a method: prefetch each next clip, commit behind."""
-    upcoming = reader.submit(worker.read, items[0])
-    for i, item in enumerate(items):
-        clip = upcoming
-        if i + 1 < len(items):
-            upcoming = reader.submit(worker.read, items[i + 1])
-        outcome = worker.run(item, clip, serialise=False)
-        while last:  # at most one outcome waits to be written (and errors surface here)
-            last.pop().result()
-        last.append(writer.submit(_write, commit, outcome))
+    """Items sharing a model and a method: clips are read ahead, outcomes committed behind.
+
+    A method registered ``batched=True`` gets its clips in batches of :data:`CLIPS_PER_BATCH`
+    (one engine call per batch); other methods get one clip per call.
+    """
+    from vidxai.core.registry import get_method
+
+    size = CLIPS_PER_BATCH if get_method(items[0].method).batched else 1
+    chunks = [items[i : i + size] for i in range(0, len(items), size)]
+    upcoming = [reader.submit(worker.read, item) for item in chunks[0]]
+    for k, chunk in enumerate(chunks):
+        clips = upcoming
+        if k + 1 < len(chunks):
+            upcoming = [reader.submit(worker.read, item) for item in chunks[k + 1]]
+        if size == 1:
+            outcomes = [worker.run(chunk[0], clips[0], serialise=False)]
+        else:
+            outcomes = worker.run_batch(chunk, clips, serialise=False)
+        for outcome in outcomes:
+            while last:  # at most one outcome waits to be written (and errors surface here)
+                last.pop().result()
+            last.append(writer.submit(_write, commit, outcome))
 
 
 def _write(commit: Callable[[Outcome], None], outcome: Outcome) -> None:
