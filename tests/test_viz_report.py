@@ -165,3 +165,45 @@ def test_report_renders_non_blank_in_headless_chromium(run_dir, tmp_path):
     for rgb in (ORANGE, (0, 114, 178)):
         hits = np.all(np.abs(pixels - np.array(rgb)) <= 3, axis=-1).sum()
         assert hits > 1000, f"{rgb} not rendered ({hits} pixels)"
+
+
+def test_notes_are_escaped_visible_boxes_on_the_page_and_in_sections(tmp_path):
+    page = write_html_report(
+        tmp_path,
+        "notes",
+        [{"title": "Scores", "notes": ["Section <note> & more"], "text": "body"}],
+        notes=["Random <b>weights</b>", ""],
+    )
+    text = page.read_text(encoding="utf-8")
+    assert text.count('class="notice"') == 2  # the empty page note is skipped
+    assert "Random &lt;b&gt;weights&lt;/b&gt;" in text and "<b>weights" not in text
+    assert "Section &lt;note&gt; &amp; more" in text
+    assert text.index("Random") < text.index("<section>")  # page notes come first
+    bare = write_html_report(tmp_path, "none", [{"title": "x"}], filename="bare.html")
+    assert 'class="notice"' not in bare.read_text(encoding="utf-8")
+
+
+def test_markdown_tables_render_as_html_tables_not_pre(tmp_path):
+    from vidxai.viz.markdown import markdown_to_html
+
+    summary = (
+        "## Summary\n\n"
+        "Scores on **3** clips.\n\n"
+        "| method | deletion AUC | n |\n"
+        "|:-------|-------------:|:-:|\n"
+        "| <lime> | 0.123 | 3 |\n"
+        "| a \\| b | 0.5 |\n\n"
+        "- first\n- `code` item\n"
+    )
+    page = write_html_report(tmp_path, "md", [{"title": "Benchmark", "markdown": summary}])
+    text = page.read_text(encoding="utf-8")
+    assert "<pre>" not in text
+    fragment = markdown_to_html(summary)
+    assert fragment.count("<tr>") == 3  # header + 2 rows
+    assert '<th style="text-align:right">deletion AUC</th>' in fragment
+    assert '<td style="text-align:left">&lt;lime&gt;</td>' in fragment
+    assert '<td style="text-align:left">a | b</td>' in fragment  # escaped pipe kept
+    assert fragment.count("<td") == 6  # the short row is padded to 3 cells
+    assert "<h4>Summary</h4>" in fragment and "<strong>3</strong>" in fragment
+    assert "<ul><li>first</li><li><code>code</code> item</li></ul>" in fragment
+    assert "<pre>x &lt; 1</pre>" in markdown_to_html("```\nx < 1\n```")

@@ -2,7 +2,9 @@
 
 The page has inline CSS, no scripts, no web fonts and no external URLs.  Pictures and videos
 are referenced by relative paths inside the report folder (files elsewhere are copied into
-``assets/``), or embedded as base64 data with ``embed=True``.
+``assets/``), or embedded as base64 data with ``embed=True``.  Every page vidxai writes
+(``vidxai explain``, ``vidxai demo``, the runner's report) is built here, so they share one
+look: notices (``notes``), HTML tables (from rows or from Markdown text), figures and videos.
 """
 
 from __future__ import annotations
@@ -18,6 +20,7 @@ from typing import Any
 from urllib.parse import quote
 
 from vidxai.errors import InvalidInputError, ParameterError
+from vidxai.viz.markdown import markdown_to_html
 
 IMAGE_TYPES = {
     ".png": "image/png",
@@ -46,6 +49,10 @@ th,td{border:1px solid #ddd;padding:4px 9px;text-align:right}
 th{background:#eef3f7}
 td:first-child,th:first-child{text-align:left}
 pre{background:#f3f3f3;padding:8px 12px;overflow-x:auto;font-size:12px}
+.notice{background:#fff4ce;border:1px solid #e0b400;border-left:6px solid #e0b400;
+border-radius:4px;padding:8px 14px;margin:12px 0;font-size:14px}
+.notice p{margin:2px 0}
+.table-wrap{overflow-x:auto}
 ul.files{font-size:13px}
 footer{color:#777;font-size:12px;text-align:center;padding:12px}
 """
@@ -63,6 +70,11 @@ class ReportSection:
         table: rows as dicts; columns are the keys in first-seen order.
         code: preformatted text (a command line, parameters…).
         files: paths offered as download links (.pt, .json, .pdf …).
+        notes: notices shown in a highlighted box at the top of the section (plain text,
+            HTML-escaped), e.g. ``["The model has random weights."]``.
+        markdown: Markdown text (pipe tables, ``#`` headings, ``-`` lists, paragraphs,
+            ```` ``` ```` code blocks, ``**bold**``, ```code```) rendered as HTML — e.g. a
+            summary table printed for the terminal. Raw HTML in it is escaped.
     """
 
     title: str
@@ -71,6 +83,8 @@ class ReportSection:
     table: Sequence[Mapping[str, Any]] = field(default_factory=tuple)
     code: str = ""
     files: Sequence[Any] = field(default_factory=tuple)
+    notes: Sequence[str] = field(default_factory=tuple)
+    markdown: str = ""
 
 
 def _as_section(item: Any) -> ReportSection:
@@ -80,7 +94,7 @@ def _as_section(item: Any) -> ReportSection:
         raise ParameterError(
             f"a report section must be a dict or ReportSection, got {type(item).__name__}"
         )
-    valid = {"title", "text", "images", "table", "code", "files"}
+    valid = {"title", "text", "images", "table", "code", "files", "notes", "markdown"}
     unknown = set(item) - valid
     if unknown:
         raise ParameterError(
@@ -154,7 +168,21 @@ def _table(rows: Sequence[Mapping[str, Any]]) -> str:
         + "</tr>"
         for row in rows
     )
-    return f"<table><thead><tr>{head}</tr></thead><tbody>{body}</tbody></table>"
+    return (
+        f'<div class="table-wrap"><table><thead><tr>{head}</tr></thead>'
+        f"<tbody>{body}</tbody></table></div>"
+    )
+
+
+def notice_box(notes: Sequence[str] | str) -> str:
+    """HTML for a highlighted notice box: one escaped paragraph per note ('' for none)."""
+    if isinstance(notes, str):
+        notes = [notes]
+    items = [str(n).strip() for n in notes if str(n).strip()]
+    if not items:
+        return ""
+    body = "".join(f"<p>{html.escape(n)}</p>" for n in items)
+    return f'<div class="notice" role="note">{body}</div>'
 
 
 def _lookup(row: Mapping[str, Any], column: str) -> Any:
@@ -234,16 +262,29 @@ def write_html_report(
     filename: str = "report.html",
     subtitle: str = "",
     embed: bool = False,
+    notes: Sequence[str] = (),
 ) -> Path:
     """Write ``out_dir/filename``: a page with one block per section.
 
     Args:
         out_dir: report folder (created); relative picture paths are resolved against it.
         title: page title.
-        sections: :class:`ReportSection` objects or dicts with the same keys.
+        sections: :class:`ReportSection` objects or dicts with the same keys (``title``,
+            ``text``, ``images``, ``table``, ``markdown``, ``code``, ``files``, ``notes``).
         filename: the HTML file's name.
         subtitle: a line under the title (e.g. the command that made the run).
         embed: embed pictures as base64 (one file to share); videos stay referenced.
+        notes: page-wide notices shown in a highlighted box above the first section (plain
+            text, HTML-escaped; empty strings are skipped), e.g. ``["The model has random
+            weights: the explanation shows what an untrained network responds to."]``.
+
+    Example:
+        >>> write_html_report(  # doctest: +SKIP
+        ...     "out",
+        ...     "my run",
+        ...     [{"title": "Scores", "markdown": "| a | b |\n|---|---|\n| 1 | 2 |"}],
+        ...     notes=["The demo model only knows the synthetic benchmark."],
+        ... )
 
     Returns:
         the path of the HTML file.
@@ -261,12 +302,16 @@ def write_html_report(
     for raw in sections:
         section = _as_section(raw)
         parts = [f"<h2>{html.escape(section.title)}</h2>"]
+        if section.notes:
+            parts.append(notice_box(list(section.notes)))
         for paragraph in (p.strip() for p in section.text.split("\n\n")):
             if paragraph:
                 parts.append(f"<p>{html.escape(paragraph)}</p>")
         if section.code:
             parts.append(f"<pre>{html.escape(section.code)}</pre>")
         parts.extend(_media(item, assets) for item in section.images)
+        if section.markdown:
+            parts.append(markdown_to_html(section.markdown))
         if section.table:
             parts.append(_table(section.table))
         if section.files:
@@ -283,6 +328,7 @@ def write_html_report(
         f"<header><h1>{html.escape(title)}</h1>"
         + (f"<p>{html.escape(subtitle)}</p>" if subtitle else "")
         + "</header><main>\n"
+        + notice_box(list(notes))
         + "\n".join(blocks)
         + f"\n</main><footer>made with vidxai {html.escape(__version__)}</footer></body></html>\n"
     )
