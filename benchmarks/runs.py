@@ -91,6 +91,7 @@ def main() -> None:
         results["local"] = measure(text, "local", 1, Path(tmp) / "local")
         import ray
 
+        os.environ.setdefault("RAY_worker_niceness", "0")  # as run_ray starts it
         t0 = time.perf_counter()
         ray.init(
             num_cpus=max(4, args.workers + 1),

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import os
 import sys
 
 import pytest
@@ -29,6 +30,7 @@ METRICS = ("score", "deletion", "insertion", "minimal_mask@0.5", "pointing_game"
 @pytest.fixture(scope="module")
 def ray_cluster():
     ray = pytest.importorskip("ray")
+    os.environ.setdefault("RAY_worker_niceness", "0")  # as run_ray starts it: not at nice 15
     ray.init(
         num_cpus=4,
         include_dashboard=False,
@@ -38,6 +40,7 @@ def ray_cluster():
     )
     yield ray
     ray.shutdown()
+    os.environ.pop("RAY_worker_niceness", None)
 
 
 def test_ray_table_equals_local(ray_cluster, tmp_path):

@@ -2,7 +2,8 @@
 
 * Ray is an optional extra (``pip install "vidxai[ray]"``); it is imported here only.
 * ``address=None`` starts a local Ray instance sized for the workers (at least 4 logical CPUs,
-  so that small machines still fit every actor) and shuts it down at the end; an address
+  so that small machines still fit every actor; workers at normal priority, not Ray's default
+  nice 15) and shuts it down at the end; an address
   (``"auto"``, ``"ray://head:10001"``, ``"10.0.0.1:6379"``) joins a running cluster, and an
   already initialised Ray (``ray.init`` by the caller) is used as it is.
 * Per model, ``workers`` actors are started; each loads the model once, and reserves one CPU and,
@@ -17,9 +18,11 @@
 
 from __future__ import annotations
 
+import contextlib
 import itertools
+import os
 from collections import deque
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Iterator, Sequence
 from typing import Any
 
 from vidxai.errors import VidxaiError
@@ -28,6 +31,7 @@ from vidxai.runner.plan import WorkItem
 from vidxai.runner.schema import Experiment
 
 INSTALL_HINT = 'The ray backend needs Ray: pip install "vidxai[ray]"'
+NICENESS_VARIABLE = "RAY_worker_niceness"  # Ray's own name (read by the raylet at start)
 
 
 class RayWorker:
@@ -42,6 +46,20 @@ class RayWorker:
 
     def run(self, item: WorkItem) -> Outcome:
         return self.worker.run(item)
+
+
+@contextlib.contextmanager
+def _normal_priority() -> Iterator[None]:
+    """Ray starts its workers at nice 15 by default; on a shared machine that starves the
+    actors behind every other process. A local instance started here runs them at the driver's
+    priority (``RAY_worker_niceness`` as the user set it wins)."""
+    had = os.environ.get(NICENESS_VARIABLE)
+    os.environ.setdefault(NICENESS_VARIABLE, "0")
+    try:
+        yield
+    finally:
+        if had is None:
+            os.environ.pop(NICENESS_VARIABLE, None)
 
 
 def _import_ray() -> Any:
@@ -68,12 +86,13 @@ def run_ray(
             if address:
                 ray.init(address=address, include_dashboard=False, log_to_driver=False)
             else:
-                ray.init(
-                    num_cpus=max(4, workers + 1),
-                    include_dashboard=False,
-                    log_to_driver=False,
-                    configure_logging=False,
-                )
+                with _normal_priority():
+                    ray.init(
+                        num_cpus=max(4, workers + 1),
+                        include_dashboard=False,
+                        log_to_driver=False,
+                        configure_logging=False,
+                    )
         except (ConnectionError, RuntimeError, ValueError) as exc:
             where = f"the Ray cluster at {address!r}" if address else "a local Ray instance"
             raise VidxaiError(f"Cannot start or join {where}: {exc}") from exc
