@@ -45,13 +45,87 @@ def gradcampp_weights(acts: Tensor, grads: Tensor, per_time_slice: bool = False)
     Returns:
         ``N×C×1×1×1`` (or ``N×C×T'×1×1``).
     """
+    return gradcampp_moment_weights(acts, grads, grads.pow(2), grads.pow(3), per_time_slice)
+
+
+def gradcampp_moment_weights(
+    acts: Tensor, g1: Tensor, g2: Tensor, g3: Tensor, per_time_slice: bool = False
+) -> Tensor:
+    """Grad-CAM++ weights from (estimates of) the first three derivatives of the score.
+
+    ``α = D² / (2D² + Σ_pool(A)·D³)`` (0 where the denominator vanishes), ``w_c = Σ_pool
+    α·ReLU(D¹)``. Grad-CAM++ uses ``D^p = g^p`` of one pass; Smooth Grad-CAM++ (Omeiza et al.
+    2019) the means of ``g``, ``g²``, ``g³`` over noisy copies of the clip.
+
+    Args:
+        acts: ``N×C×T'×H'×W'`` activations of the intact clip.
+        g1, g2, g3: first, second and third derivative estimates, same shape.
+        per_time_slice: pool over ``H'×W'`` per time slice instead of ``T'×H'×W'``.
+
+    Returns:
+        ``N×C×1×1×1`` (or ``N×C×T'×1×1``).
+    """
     dims = _pool_dims(per_time_slice)
-    g2 = grads.pow(2)
-    g3 = grads.pow(3)
     denom = 2 * g2 + acts.sum(dim=dims, keepdim=True) * g3
     safe = torch.where(denom != 0, denom, torch.ones_like(denom))
     alpha = torch.where(denom != 0, g2 / safe, torch.zeros_like(denom))
-    return (alpha * grads.clamp(min=0)).sum(dim=dims, keepdim=True)
+    return (alpha * g1.clamp(min=0)).sum(dim=dims, keepdim=True)
+
+
+def xgradcam_weights(acts: Tensor, grads: Tensor, per_time_slice: bool = False) -> Tensor:
+    """XGrad-CAM weights (Fu et al. 2020): ``w_c = Σ_pool(g·A) / (Σ_pool A + ε)``, ε = 1e-7.
+
+    Args:
+        acts: ``N×C×T'×H'×W'`` activations; grads: their gradients, same shape.
+        per_time_slice: pool over ``H'×W'`` per time slice instead of ``T'×H'×W'``.
+
+    Returns:
+        ``N×C×1×1×1`` (or ``N×C×T'×1×1``).
+    """
+    dims = _pool_dims(per_time_slice)
+    return (grads * acts).sum(dim=dims, keepdim=True) / (acts.sum(dim=dims, keepdim=True) + 1e-7)
+
+
+def xgradcam_map(acts: Tensor, grads: Tensor, per_time_slice: bool = False) -> Tensor:
+    """XGrad-CAM: ``ReLU(Σ_c w_c·A_c)`` with :func:`xgradcam_weights`; → ``N×T'×H'×W'``."""
+    return weighted_map(acts, xgradcam_weights(acts, grads, per_time_slice))
+
+
+def hirescam_map(acts: Tensor, grads: Tensor) -> Tensor:
+    """HiResCAM (Draelos & Carin 2020): ``ReLU(Σ_c g_c·A_c)`` element-wise, no pooling."""
+    return weighted_map(acts, grads)
+
+
+def principal_projection(acts: Tensor) -> Tensor:
+    """Projection of every position on the first principal component of the channels.
+
+    Per clip, the ``P×C`` matrix of positions × channels (``P = T'·H'·W'``) is centred over the
+    positions and projected on its first right singular vector (Eigen-CAM, Muhammad & Yeasin
+    2020). The sign of a singular vector is arbitrary; vidxai fixes it so that the projection
+    correlates positively with the total activation ``Σ_c A_c`` (the positions that fire most
+    score highest); if that correlation is 0 the larger of ``|min|`` and ``|max|`` is made
+    positive.
+
+    Args:
+        acts: ``N×C×T'×H'×W'``.
+
+    Returns:
+        ``N×T'×H'×W'`` (signed; Eigen-CAM rectifies it).
+    """
+    n, c = acts.shape[:2]
+    flat = acts.reshape(n, c, -1).transpose(1, 2).double()  # N×P×C
+    flat = torch.nan_to_num(flat)
+    centred = flat - flat.mean(dim=1, keepdim=True)
+    _, _, vh = torch.linalg.svd(centred, full_matrices=False)
+    proj = centred @ vh[:, 0, :].unsqueeze(-1)  # N×P×1
+    proj = proj[..., 0]
+    total = flat.sum(dim=2)
+    total = total - total.mean(dim=1, keepdim=True)
+    cosine = (total * proj).sum(dim=1) / (total.norm(dim=1) * proj.norm(dim=1) + 1e-300)
+    peak = torch.where(proj.max(dim=1).values >= -proj.min(dim=1).values, 1.0, -1.0)
+    sign = torch.where(cosine.abs() > 1e-6, cosine.sign(), peak)
+    out = proj * sign.unsqueeze(1)
+    return out.to(acts.dtype).reshape(n, *acts.shape[2:])
 
 
 def weighted_map(acts: Tensor, weights: Tensor, relu: bool = True) -> Tensor:
