@@ -72,3 +72,11 @@ def test_missing_ray_says_how_to_install(monkeypatch, tmp_path):
     exp = parse_experiment(EXPERIMENT)
     with pytest.raises(VidxaiError, match=r'pip install "vidxai\[ray\]"'):
         run_experiment(exp, backend="ray", out=tmp_path, progress=False)
+
+
+def test_gpus_per_actor():
+    from vidxai.runner.ray_backend import gpus_per_actor
+
+    assert gpus_per_actor(0.0, 2) == 0.0  # CPU cluster
+    assert gpus_per_actor(8.0, 4) == 1.0  # one GPU each
+    assert gpus_per_actor(1.0, 2) == 0.5  # two actors share the one GPU: both can be placed

@@ -7,9 +7,10 @@
   (``"auto"``, ``"ray://head:10001"``, ``"10.0.0.1:6379"``) joins a running cluster, and an
   already initialised Ray (``ray.init`` by the caller) is used as it is.
 * Per model, ``workers`` actors are started; each loads the model once, and reserves one CPU and,
-  when the cluster has GPUs, one GPU (Ray sets ``CUDA_VISIBLE_DEVICES``; the actor explains on
-  ``cuda``). Each actor holds at most one item at a time, so a slow video never holds back
-  items waiting behind it: the next item goes to whichever actor finishes first.
+  when the cluster has GPUs, one GPU — or an equal share of them when there are more workers
+  than GPUs (Ray sets ``CUDA_VISIBLE_DEVICES``; the actor explains on ``cuda``).
+* Each actor holds at most one item at a time, so a slow video never holds back items waiting
+  behind it: the next item goes to whichever actor finishes first.
 * Only the driver writes the store (``commit`` is called here, in the driver process), so
   atomicity and resume are exactly those of the local backend.
 * An actor that dies (out of memory, a crash in native code) records its item as an ``error``
@@ -62,6 +63,14 @@ def _normal_priority() -> Iterator[None]:
             os.environ.pop(NICENESS_VARIABLE, None)
 
 
+def gpus_per_actor(gpus: float, workers: int) -> float:
+    """One GPU per actor, or an equal share when there are more workers than GPUs (Ray packs
+    fractional actors onto one GPU), so every actor can be placed; 0 without GPUs."""
+    if gpus <= 0:
+        return 0.0
+    return min(1.0, gpus / workers)
+
+
 def _import_ray() -> Any:
     try:
         import ray
@@ -98,8 +107,7 @@ def run_ray(
             raise VidxaiError(f"Cannot start or join {where}: {exc}") from exc
         started = True
     try:
-        gpus = float(ray.cluster_resources().get("GPU", 0.0))
-        num_gpus = 1 if gpus >= 1 else 0
+        num_gpus = gpus_per_actor(float(ray.cluster_resources().get("GPU", 0.0)), workers)
         device = experiment.device or ("cuda" if num_gpus else "cpu")
         actor_cls = ray.remote(num_cpus=1, num_gpus=num_gpus)(RayWorker)
         shared = ray.put(experiment)
