@@ -55,11 +55,16 @@ def test_blur3d_and_blur2d_match_scipy_reflect():
     torch.testing.assert_close(gaussian_blur(x.float(), 1.5, "2d"), blur2d(x.float(), 1.5))
 
 
-def test_long_axes_use_the_convolution_and_agree_with_scipy():
+@pytest.mark.parametrize("dim", [0, 1, 2])
+def test_long_axes_with_short_kernels_use_shifted_copies_and_agree_with_scipy(dim):
     gen = torch.Generator().manual_seed(2)
-    v = torch.rand(2, MATRIX_MAX + 150, generator=gen, dtype=torch.float64)
-    ref = gaussian_filter1d(v.numpy(), 3.0, axis=-1, mode="reflect", truncate=4.0)
-    np.testing.assert_allclose(blur_axis(v.float(), 3.0, -1).numpy(), ref, atol=1e-5)
+    shape = [2, 3, 4]
+    shape[dim] = MATRIX_MAX + 150  # 406 > 20·(2·2 + 1): the shifted-copies path
+    v = torch.rand(shape, generator=gen, dtype=torch.float64)
+    ref = gaussian_filter1d(v.numpy(), 0.6, axis=dim, mode="reflect", truncate=4.0)
+    np.testing.assert_allclose(blur_axis(v.float(), 0.6, dim).numpy(), ref, atol=1e-5)
+    ref = gaussian_filter1d(v.numpy(), 6.0, axis=dim, mode="reflect", truncate=4.0)  # matrix
+    np.testing.assert_allclose(blur_axis(v.float(), 6.0, dim).numpy(), ref, atol=1e-5)
 
 
 def test_matrix_rows_sum_to_one_constants_stay_and_sigma_zero_is_identity():
@@ -74,9 +79,11 @@ def test_matrix_rows_sum_to_one_constants_stay_and_sigma_zero_is_identity():
     torch.testing.assert_close(gaussian_matrix(5, 1e9), torch.full((5, 5), 0.2))
 
 
-def test_blur_is_differentiable():
+def test_blur_is_differentiable_on_both_paths():
     x = torch.rand(2, 7, 7, dtype=torch.float64, requires_grad=True)
     assert torch.autograd.gradcheck(lambda t: blur2d(t, 1.2), (x,))
+    long = torch.rand(1, MATRIX_MAX + 50, dtype=torch.float64, requires_grad=True)
+    assert torch.autograd.gradcheck(lambda t: blur_axis(t, 0.6, -1), (long,))
 
 
 def test_bad_sigma_and_mode_raise_parameter_errors():

@@ -14,9 +14,10 @@ black), and, unlike ``replicate``/``nearest``, it does not give the single edge 
 weight of the kernel's outside part when σ is large. It is also SciPy's default, so every blur
 can be checked against ``scipy.ndimage.gaussian_filter``.
 
-Implementation: short axes (≤ 256 samples) are blurred by a dense ``L×L`` matrix (one matmul,
-fast on CPU and GPU); longer ones by a 1D convolution of the reflected signal. Both compute the
-same sums. ``σ = 0`` leaves the axis unchanged.
+Implementation: short axes (≤ 256 samples), or kernels longer than a twentieth of the axis, are
+blurred by a dense ``L×L`` matrix (one matmul, fast on CPU and GPU); long axes with short
+kernels (HD frames, small σ) by the weighted sum of shifted copies of the reflected signal.
+Both compute the same sums. ``σ = 0`` leaves the axis unchanged.
 """
 
 from __future__ import annotations
@@ -24,15 +25,17 @@ from __future__ import annotations
 from collections.abc import Sequence
 
 import torch
-import torch.nn.functional as F
 from torch import Tensor
 
 from vidxai.errors import ParameterError
 
 #: Gaussian truncated at ``TRUNCATE·σ`` (SciPy's default).
 TRUNCATE = 4.0
-#: Axes up to this length are blurred by a dense matrix, longer ones by a convolution.
+#: Axes up to this length are always blurred by a dense matrix.
 MATRIX_MAX = 256
+#: One shifted copy costs about as much as 20 matrix columns (measured on CPU, 1 thread): longer
+#: axes use shifted copies only when ``SHIFT_COST·(2·radius + 1) < length``.
+SHIFT_COST = 20
 
 Sigma = float | Sequence[float]
 
@@ -98,17 +101,25 @@ def blur_axis(x: Tensor, sigma: float, dim: int, truncate: float = TRUNCATE) -> 
     """
     if sigma <= 0:
         return x
+    dim = dim % x.ndim
     length = x.shape[dim]
     radius = kernel_radius(sigma, truncate)
-    moved = x.movedim(dim, -1)
-    if length <= MATRIX_MAX or 2 * radius + 1 >= length:
+    if length <= MATRIX_MAX or SHIFT_COST * (2 * radius + 1) >= length:
         g = gaussian_matrix(length, sigma, x.device, truncate).to(x.dtype)
-        return (moved @ g.T).movedim(-1, dim)
+        if dim == x.ndim - 1:
+            return x @ g.T
+        if dim == x.ndim - 2:
+            return g @ x
+        return (x.movedim(dim, -1) @ g.T).movedim(-1, dim)
+    # long axis, short kernel: the weighted sum of 2·radius + 1 shifted copies of the
+    # reflected signal (cost per sample ∝ the kernel, not the axis length)
     index = reflect_index(torch.arange(-radius, length + radius, device=x.device), length)
-    padded = moved.index_select(-1, index).reshape(-1, 1, length + 2 * radius)
-    kernel = gaussian_kernel(sigma, truncate).to(device=x.device, dtype=x.dtype).view(1, 1, -1)
-    out = F.conv1d(padded, kernel).reshape(moved.shape)
-    return out.movedim(-1, dim)
+    padded = x.index_select(dim, index)
+    weights = gaussian_kernel(sigma, truncate).tolist()
+    out = padded.narrow(dim, 0, length) * weights[0]
+    for j in range(1, len(weights)):
+        out.add_(padded.narrow(dim, j, length), alpha=weights[j])
+    return out
 
 
 def _per_axis(sigma: Sigma, n: int) -> tuple[float, ...]:
