@@ -8,8 +8,9 @@ code then gives the 2D result, because trilinear upsampling of a single slice is
 from __future__ import annotations
 
 import torch
-import torch.nn.functional as F
 from torch import Tensor
+
+from vidxai.ops.resize import resize_volume
 
 
 def _pool_dims(per_time_slice: bool) -> tuple[int, ...]:
@@ -165,9 +166,7 @@ def clip_size(x: Tensor) -> tuple[int, int, int]:
 
 def upsample(cam: Tensor, size: tuple[int, int, int]) -> Tensor:
     """Trilinear upsampling of ``N×T'×H'×W'`` maps to ``N×T×H×W`` (``align_corners=False``)."""
-    if tuple(cam.shape[1:]) == tuple(size):
-        return cam
-    return F.interpolate(cam.unsqueeze(1), size=size, mode="trilinear", align_corners=False)[:, 0]
+    return resize_volume(cam, size)
 
 
 def minmax(maps: Tensor) -> Tensor:
