@@ -1,5 +1,6 @@
 """Post-processing of attribution maps (selective relevance) and the methods built on it."""
 
+from vidxai.postprocess import selective_relevance  # noqa: F401  (registers the method)
 from vidxai.postprocess.selective import (
     SelectiveParams,
     apply_selective,
