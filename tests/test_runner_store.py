@@ -14,7 +14,13 @@ from click.testing import CliRunner
 import vidxai
 from vidxai.cli import main
 from vidxai.data.synthetic import make_clip
-from vidxai.runner import load_attribution, parse_experiment, read_results, run_experiment
+from vidxai.runner import (
+    ExperimentError,
+    load_attribution,
+    parse_experiment,
+    read_results,
+    run_experiment,
+)
 from vidxai.runner.execute import mask_to_input
 from vidxai.runner.plan import plan_items
 from vidxai.runner.store import COLUMNS, ResultsStore, run_status
@@ -297,3 +303,50 @@ def test_a_failing_batch_falls_back_to_one_clip_per_call(tmp_path, monkeypatch):
     text = SYNTHETIC.replace("  - saliency\n  - rise3d: {n_samples: 16}\n", "  - gradcam\n")
     summary = run_experiment(parse_experiment(text), out=tmp_path, progress=False)
     assert (summary.ok, summary.failed) == (2, 0)
+
+
+def test_module_models_plain_or_classifier(tmp_path, monkeypatch):
+    """`module: "pkg:fn"` may return a plain nn.Module (wrapped with `input:`) or a
+    VideoClassifier; a callable returning something else fails its items with a clear error."""
+    (tmp_path / "mymodels.py").write_text(
+        "import torch\n"
+        "from vidxai.models.adapter import VideoClassifier\n"
+        "from vidxai.models.spec import InputSpec\n"
+        "def net(width=4):\n"
+        "    torch.manual_seed(0)\n"
+        "    return torch.nn.Sequential(torch.nn.Conv3d(3, width, 3, padding=1),\n"
+        "        torch.nn.ReLU(), torch.nn.AdaptiveAvgPool3d(1), torch.nn.Flatten(),\n"
+        "        torch.nn.Linear(width, 4))\n"
+        "def wrapped():\n"
+        "    return VideoClassifier(net(), InputSpec(num_frames=8, size=(32, 32), resize=None,\n"
+        "        crop='none'), class_names=['left', 'right', 'up', 'down'])\n"
+        "def broken():\n"
+        "    return 42\n"
+    )
+    monkeypatch.syspath_prepend(str(tmp_path))
+    text = """\
+name: modules
+datasets:
+  - name: synthetic
+    synthetic: {clips: 1}
+models:
+  - name: plain
+    module: "mymodels:net"
+    options: {width: 6}
+    input: {num_frames: 8, size: [32, 32], resize: null, crop: none}
+  - name: wrapped
+    module: "mymodels:wrapped"
+  - name: broken
+    module: "mymodels:broken"
+methods: [saliency]
+metrics: [deletion]
+metric_params: {n_steps: 3}
+"""
+    run_experiment(parse_experiment(text), out=tmp_path / "out", progress=False)
+    rows = {r["model"]: r for r in read_results(tmp_path / "out").to_pylist()}
+    assert rows["plain"]["status"] == "ok" and rows["wrapped"]["status"] == "ok"
+    assert load_attribution(tmp_path / "out", rows["plain"]["key"]).attribution.shape == (8, 32, 32)
+    assert rows["broken"]["status"] == "error" and "returned int" in rows["broken"]["error"]
+    bad = text.replace("crop: none}", "crop: none, frames: 3}")
+    with pytest.raises(ExperimentError, match=r":9: models\[0\]\.input: not an InputSpec field"):
+        parse_experiment(bad)

@@ -18,13 +18,15 @@ def load_model_spec(spec: ModelSpec) -> VideoClassifier:
     """Build the model of one ``models:`` entry, in eval mode.
 
     * zoo name: ``vidxai.load_model(name, weights=weights, num_classes=..., **options)``;
-    * ``module: "pkg.mod:build"``: ``build(**options)`` must return a
-      :class:`vidxai.VideoClassifier` (or an ``nn.Module`` that is one); ``weights`` is then a
-      ``state_dict`` file loaded strictly into the classifier's module.
+    * ``module: "pkg.mod:build"``: ``build(**options)`` returns a :class:`vidxai.VideoClassifier`,
+      or a plain ``nn.Module`` taking ``N×C×T×H×W`` input, wrapped with the entry's ``input:``
+      :class:`~vidxai.models.spec.InputSpec` (default: 16 frames, short side 128, centre crop
+      112, Kinetics mean/std); ``weights`` is then a ``state_dict`` file loaded strictly into
+      the module.
 
     Raises:
-        InvalidInputError: the callable cannot be imported, fails, or returns something that
-            cannot read videos (a plain ``nn.Module`` without an ``InputSpec``).
+        InvalidInputError: the callable cannot be imported, fails, or returns something that is
+            not a module.
         UnknownNameError / WeightsUnavailableError: as :func:`vidxai.load_model`.
     """
     if spec.module is None:
@@ -52,12 +54,13 @@ def load_model_spec(spec: ModelSpec) -> VideoClassifier:
             f"{type(exc).__name__}: {exc}"
         ) from exc
     if not isinstance(built, VideoClassifier):
-        kind = "a plain nn.Module" if isinstance(built, nn.Module) else type(built).__name__
-        raise InvalidInputError(
-            f"Model {spec.name!r}: {spec.module} returned {kind}; the runner reads videos, so it "
-            "needs a vidxai.VideoClassifier(module, InputSpec(...)) that knows the input size "
-            "and normalisation"
-        )
+        if not isinstance(built, nn.Module):
+            raise InvalidInputError(
+                f"Model {spec.name!r}: {spec.module} returned {type(built).__name__}, not an "
+                "nn.Module or a vidxai.VideoClassifier"
+            )
+        # a plain module: the file's `input:` says how to sample, resize and normalise videos
+        built = VideoClassifier(built, spec.input_spec(), name=spec.name)
     if spec.weights is not None:
         from vidxai.models.weights import apply_state_dict, read_state_dict
 

@@ -18,6 +18,7 @@ Schema (keys exactly so; relative paths are relative to the experiment file's fo
       - name: vidxai-demo             # zoo name (+ optional weights: PATH, options: {...})
       - name: mymodel
         module: "mypkg.models:build"  # a callable returning an nn.Module or a VideoClassifier
+        input: {num_frames: 16, size: [112, 112]}   # for a plain nn.Module: its InputSpec
     methods:                          # a method name, or a mapping name -> parameters
       - saliency
       - rise3d: {n_samples: 500}
@@ -26,7 +27,8 @@ Schema (keys exactly so; relative paths are relative to the experiment file's fo
 Optional keys beyond the issue's schema: ``metric_params`` (parameters given to
 :func:`vidxai.evaluate`, e.g. ``{n_steps: 8}``), ``batch_size`` (int or ``auto``), ``device``
 (``cpu``, ``cuda``…; default: CUDA when available) and, per model, ``options`` (keyword options of
-:func:`vidxai.load_model`) and ``num_classes``.
+:func:`vidxai.load_model`, or of the ``module`` callable), ``num_classes`` and, with ``module``,
+``input`` (the :class:`~vidxai.models.spec.InputSpec` of a returned plain ``nn.Module``).
 
 Every mistake is reported as one line ``FILE:LINE: key: problem``; all mistakes of a file are
 raised together in one :class:`ExperimentError`.
@@ -101,6 +103,17 @@ class ModelSpec:
     module: str | None = None
     options: dict[str, Any] = field(default_factory=dict)
     num_classes: int | None = None
+    input: dict[str, Any] = field(default_factory=dict)
+
+    def input_spec(self) -> Any:
+        """The :class:`~vidxai.models.spec.InputSpec` wrapping a plain ``nn.Module`` returned by
+        ``module`` (``input:`` fields; the defaults are torchvision's video convention)."""
+        from vidxai.models.spec import InputSpec
+
+        values: dict[str, Any] = {
+            k: tuple(v) if isinstance(v, list) else v for k, v in self.input.items()
+        }
+        return InputSpec(**values)
 
     def to_dict(self) -> dict[str, Any]:
         return dataclasses.asdict(self)
@@ -146,7 +159,7 @@ _TOP_KEYS = (
     "device",
 )
 _DATASET_KEYS = ("name", "synthetic", "folder", "labels", "csv")
-_MODEL_KEYS = ("name", "weights", "module", "options", "num_classes")
+_MODEL_KEYS = ("name", "weights", "module", "options", "num_classes", "input")
 
 
 class _Checker:
@@ -401,9 +414,27 @@ def _models(check: _Checker, value: Any, base: Path) -> tuple[ModelSpec, ...]:
         num_classes = None
         if item.get("num_classes") is not None:
             num_classes = check.integer(item["num_classes"], (*path, "num_classes"), 1)
+        spec = ModelSpec(name or "", weights, module, dict(options), num_classes)
+        if item.get("input") is not None:
+            if not isinstance(item["input"], dict) or module is None:
+                check.fail(
+                    (*path, "input"),
+                    "must be a mapping of InputSpec fields (num_frames, size, resize, crop, "
+                    "mean, std, …), given with 'module:'",
+                )
+            else:
+                spec = dataclasses.replace(spec, input=dict(item["input"]))
+                check.guard((*path, "input"), functools.partial(_input_spec, spec))
         if name:
-            out.append(ModelSpec(name, weights, module, dict(options), num_classes))
+            out.append(spec)
     return tuple(out)
+
+
+def _input_spec(spec: ModelSpec) -> Any:
+    try:
+        return spec.input_spec()
+    except TypeError as exc:  # an unknown field
+        raise ParameterError(f"not an InputSpec field: {exc}") from None
 
 
 def _methods(check: _Checker, value: Any) -> tuple[MethodEntry, ...]:
