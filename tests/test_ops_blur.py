@@ -94,3 +94,12 @@ def test_bad_sigma_and_mode_raise_parameter_errors():
         blur3d(x, (1.0, 2.0))
     with pytest.raises(ParameterError, match="mode"):
         gaussian_blur(x, 1.0, "4d")
+
+
+def test_the_package_docstring_example_runs():
+    import doctest
+
+    import vidxai.ops
+
+    result = doctest.testmod(vidxai.ops)
+    assert result.attempted >= 4 and result.failed == 0

@@ -4,6 +4,18 @@ One Gaussian blur (2D per frame and 3D, one border rule, one kernel-size rule), 
 replace removed voxels, and resizing of ``T×H×W`` maps and clips. Every family (removal,
 gradient baselines, the extremal pyramid, metrics, viz) takes these from here instead of from
 each other.
+
+Example::
+
+    >>> import torch
+    >>> from vidxai.ops import blur2d, blur3d, resize_frames
+    >>> x = torch.rand(1, 3, 8, 32, 32)            # N×C×T×H×W
+    >>> blur2d(x, 2.0).shape                       # per frame, reflect border
+    torch.Size([1, 3, 8, 32, 32])
+    >>> bool(torch.allclose(blur3d(torch.ones(8, 32, 32), 4.0), torch.ones(8, 32, 32)))
+    True
+    >>> resize_frames(torch.rand(8, 32, 32), (64, 48)).shape
+    torch.Size([8, 64, 48])
 """
 
 from vidxai.ops.blur import (
