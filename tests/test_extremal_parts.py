@@ -448,3 +448,20 @@ def test_other_errors_in_a_compiled_kernel_are_not_swallowed(monkeypatch):
     with pytest.raises(RuntimeError, match="out of memory"):
         _compile.run("compiled", lambda a: a, 1, eager=lambda a: a)
     assert _compile.compile_available()  # not counted as a compiler failure
+
+
+def test_explain_without_a_compiler_gives_the_eager_result(no_compiler):
+    import vidxai
+
+    class Net(torch.nn.Module):
+        def forward(self, v: torch.Tensor) -> torch.Tensor:
+            s = v[:, :, 1:3, 4:12, 4:12].mean((1, 2, 3, 4))
+            return torch.stack([20 * (s - 0.3), torch.zeros_like(s)], 1)
+
+    x = torch.rand(3, 4, 16, 16, generator=torch.Generator().manual_seed(9))
+    kw = dict(method="ep3d", num_iter=4, perturb_area=0.1, progress=False, target=0)
+    with pytest.warns(RuntimeWarning, match="blocked eager"):
+        fallback = vidxai.explain(Net(), x, backend="compiled", **kw)
+    eager = vidxai.explain(Net(), x, backend="eager", **kw)
+    assert fallback.extras["backend"] == "eager"
+    torch.testing.assert_close(fallback.extras["masks"], eager.extras["masks"], atol=0, rtol=0)

@@ -39,9 +39,12 @@ ELLIPSOID_RATIO = 0.5236
 
 
 def _keys(values: Tensor, tie: Tensor, shift: Tensor, modulus: int) -> Tensor:
-    """int64 keys: the float bits of ``values`` (≥ 0) above ``(tie + shift) mod modulus``."""
+    """int64 keys: the float bits of ``values`` (≥ 0) above ``(tie + shift) mod modulus``
+    (``0 ≤ tie, shift < modulus``, so the modulo is one conditional subtraction, several times
+    cheaper than an integer division)."""
     bits = values.view(torch.int32).long() & 0x7FFFFFFF  # −0.0 ranks as 0.0
-    return (bits << 32) | torch.remainder(tie + shift, modulus)
+    rotated = tie + shift
+    return (bits << 32) | torch.where(rotated >= modulus, rotated - modulus, rotated)
 
 
 def _thresholds(keys: Tensor, counts: Sequence[int]) -> Tensor:

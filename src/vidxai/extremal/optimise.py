@@ -41,9 +41,10 @@ STEP_AREA_GROWTH = 1.0008668  # the reference: "doubles every ~800 iterations"
 COMPILE_WORK = 1e10
 TERMS = ("reward", "probability", "area", "core", "energy")
 MIN_REWARD_RANGE = 0.01  # floor of the reward range in the automatic reward weight
-# ``vidxai demo``: 150 iterations with a larger step and a growing area weight converge on the demo
-# model in seconds (the defaults need 1000–2000 iterations, over a minute per clip there).
-DEMO_PARAMS = {"num_iter": 150, "learning_rate": 0.3, "area_growth": 1.02}
+# ``vidxai demo`` (each method adds its own entries): 60 iterations with a larger step and an area
+# weight growing 5 % per iteration localise on the demo model (mean evidence AUROC >= 0.9 on
+# held-out clips) in a few seconds per clip; the defaults need 1000-2000 iterations.
+DEMO_PARAMS: dict[str, Any] = {"num_iter": 60, "learning_rate": 0.5, "area_growth": 1.05}
 
 
 @dataclass(frozen=True)
@@ -293,7 +294,7 @@ def run_extremal(ctx: ExplainContext, params: ExtremalParams, setup: Setup) -> M
         "mask_sigma": sigma,
         "max_blur": max_blur,
         "smooth": smooth,
-        "backend": masker.backend,
+        "backend": masker.backend if compile_available() else "eager",  # after a fallback
         "final_probability": hist_cpu[-1, 1].tolist(),
         "reward_weight": setup.reward_weight,
         **auto_extra,

@@ -63,7 +63,7 @@ class StepParams(ExtremalParams):
     description="STEP: spatio-temporal extremal perturbation with a smooth mask and an "
     "ellipsoid core prior over key frames (Li et al. 2021).",
     quick_params={"num_iter": 30, "core_start": 10},
-    demo_params={**DEMO_PARAMS, "core_start": 40},
+    demo_params={**DEMO_PARAMS, "core_start": 20},
 )
 def step(ctx: ExplainContext, params: StepParams) -> MethodOutput:
     """``num_iter`` forward + backward passes of a batch of ``len(perturb_area)`` clips."""
