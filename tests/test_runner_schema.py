@@ -159,3 +159,28 @@ def test_bad_window_and_conflicting_dataset_kinds(folder):
     text = VALID.replace("    csv: list.csv", "    csv: list.csv\n    synthetic: {clips: 2}")
     with pytest.raises(ExperimentError, match="exactly one of"):
         parse_experiment(text, folder / "e.yaml")
+
+
+def test_cli_run_errors(tmp_path):
+    from click.testing import CliRunner
+
+    from vidxai.cli import main
+
+    res = CliRunner().invoke(main, ["run"])
+    assert res.exit_code == 2 and "Give an experiment file" in res.output
+    res = CliRunner().invoke(main, ["run", str(tmp_path / "none.yaml")])
+    assert res.exit_code == 2 and "No experiment file" in res.output
+    no_out = write(
+        tmp_path, VALID.replace("out: results/\n", "").replace("  - salien", "  - salien")
+    )
+    (tmp_path / "videos").mkdir()
+    (tmp_path / "labels.csv").write_text("")
+    (tmp_path / "list.csv").write_text("")
+    res = CliRunner().invoke(main, ["run", str(no_out)])
+    assert res.exit_code == 2 and "No output folder" in res.output
+    res = CliRunner().invoke(main, ["run", "--status", str(tmp_path)])
+    assert res.exit_code == 2 and "not a vidxai run folder" in res.output
+    bad = write(tmp_path, VALID.replace("seed: 3", "sed: 3"))
+    res = CliRunner().invoke(main, ["run", str(bad), "--out", str(tmp_path / "o")])
+    assert res.exit_code == 2 and f"{bad}:3: sed: unknown key 'sed'" in res.output
+    assert not (tmp_path / "o").exists()  # nothing is written for a bad file
