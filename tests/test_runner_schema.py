@@ -170,9 +170,7 @@ def test_cli_run_errors(tmp_path):
     assert res.exit_code == 2 and "Give an experiment file" in res.output
     res = CliRunner().invoke(main, ["run", str(tmp_path / "none.yaml")])
     assert res.exit_code == 2 and "No experiment file" in res.output
-    no_out = write(
-        tmp_path, VALID.replace("out: results/\n", "").replace("  - salien", "  - salien")
-    )
+    no_out = write(tmp_path, VALID.replace("out: results/\n", ""))
     (tmp_path / "videos").mkdir()
     (tmp_path / "labels.csv").write_text("")
     (tmp_path / "list.csv").write_text("")
