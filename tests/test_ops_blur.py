@@ -42,6 +42,8 @@ def test_blur_axis_matches_a_plain_loop_even_when_the_kernel_folds(sigma):
     v = torch.rand(11, generator=gen, dtype=torch.float64)
     ours = blur_axis(v.float(), sigma, 0).double().numpy()
     np.testing.assert_allclose(ours, _plain_blur1d(v.numpy(), sigma), atol=1e-6)
+    exact = blur_axis(v, sigma, 0).numpy()  # float64 stays float64
+    np.testing.assert_allclose(exact, _plain_blur1d(v.numpy(), sigma), rtol=1e-12, atol=1e-14)
 
 
 def test_blur3d_and_blur2d_match_scipy_reflect():

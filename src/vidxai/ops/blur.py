@@ -66,6 +66,7 @@ def gaussian_matrix(
     sigma: float,
     device: torch.device | str = "cpu",
     truncate: float = TRUNCATE,
+    dtype: torch.dtype = torch.float32,
 ) -> Tensor:
     """``L×L`` matrix ``G`` with ``(G @ v)[i] = Σ_j g(j)·v[reflect(i + j)]``.
 
@@ -74,24 +75,25 @@ def gaussian_matrix(
         sigma: standard deviation in samples; ``σ ≤ 0`` gives the identity.
         device: where the matrix is built.
         truncate: kernel radius in units of σ.
+        dtype: of the result (built in float64, then cast).
 
     Returns:
-        ``L×L`` float32 matrix on ``device``; every row sums to 1.
+        ``L×L`` matrix on ``device``; every row sums to 1.
     """
     if sigma <= 0:
-        return torch.eye(length, device=device)
+        return torch.eye(length, device=device, dtype=dtype)
     if sigma > 4 * length:
         # Reflection makes the kernel periodic with period 2·L; a Gaussian folded onto a period
         # much shorter than σ is uniform (deviation ~exp(-2π²σ²/(2L)²)), and building its taps
         # would need memory proportional to σ.
-        return torch.full((length, length), 1.0 / length, device=device)
+        return torch.full((length, length), 1.0 / length, device=device, dtype=dtype)
     weights = gaussian_kernel(sigma, truncate)
     radius = (weights.numel() - 1) // 2
     taps = torch.arange(-radius, radius + 1)
     src = reflect_index(torch.arange(length).unsqueeze(1) + taps.unsqueeze(0), length)
     g = torch.zeros(length, length, dtype=torch.float64)
     g.scatter_add_(1, src, weights.expand(length, -1).contiguous())
-    return g.float().to(device)
+    return g.to(device=device, dtype=dtype)
 
 
 def blur_axis(x: Tensor, sigma: float, dim: int, truncate: float = TRUNCATE) -> Tensor:
@@ -105,7 +107,7 @@ def blur_axis(x: Tensor, sigma: float, dim: int, truncate: float = TRUNCATE) -> 
     length = x.shape[dim]
     radius = kernel_radius(sigma, truncate)
     if length <= MATRIX_MAX or SHIFT_COST * (2 * radius + 1) >= length:
-        g = gaussian_matrix(length, sigma, x.device, truncate).to(x.dtype)
+        g = gaussian_matrix(length, sigma, x.device, truncate, x.dtype)
         if dim == x.ndim - 1:
             return x @ g.T
         if dim == x.ndim - 2:
