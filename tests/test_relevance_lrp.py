@@ -218,3 +218,13 @@ def test_alpha_beta_parameter_changes_the_rule(tiny_model, tiny_clip):
     b = vidxai.explain(tiny_model, tiny_clip[0], alpha_beta="3,2", **kw).attribution
     c = vidxai.explain(tiny_model, tiny_clip[0], alpha_beta=(2.0, 1.0), **kw).attribution
     assert torch.equal(a, c) and not torch.allclose(a, b)
+
+
+@pytest.mark.parametrize("method", ["lrp", "guided_backprop", "excitation_backprop"])
+def test_a_batch_of_clips_gives_each_clips_own_map(method, tiny_model):
+    batch = torch.rand(2, 3, 4, 16, 16, generator=torch.Generator().manual_seed(5))
+    maps = vidxai.explain(tiny_model, batch, method=method, progress=False)
+    for single, e in zip(batch, maps):
+        alone = vidxai.explain(tiny_model, single, method=method, progress=False)
+        torch.testing.assert_close(e.attribution, alone.attribution)
+    assert count_hooks(tiny_model) == 0

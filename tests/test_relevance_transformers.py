@@ -254,3 +254,13 @@ def test_mvit_names_the_methods_that_work():
 def test_bad_rollout_parameters(bad):
     with pytest.raises(ParameterError):
         vidxai.explain(tiny("videomae"), clip(), method="attention_rollout", **bad)
+
+
+@pytest.mark.parametrize("method", ["transformer_relevance", "attention_rollout"])
+def test_a_batch_of_clips_gives_each_clips_own_map(method):
+    model = tiny("videomae")
+    batch = torch.stack([clip(4), clip(5)])
+    maps = vidxai.explain(model, batch, method=method, progress=False)
+    for single, e in zip(batch, maps):
+        alone = vidxai.explain(model, single, method=method, progress=False)
+        torch.testing.assert_close(e.attribution, alone.attribution)

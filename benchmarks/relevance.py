@@ -1,0 +1,160 @@
+"""What do the relevance methods cost over the model's own passes?
+
+For each configuration (tiny and full-size; random weights) this times, on one clip:
+
+* ``forward``: one no-grad forward pass;
+* ``fwd+bwd``: one forward pass and the backward pass to the input;
+* each method through ``vidxai.explain`` with the target given. ``explain`` also runs one
+  no-grad forward on the intact clip (for the reported score); that pass is subtracted, so the
+  figure is the method's own cost.
+
+Overhead = method ÷ fwd+bwd for ``transformer_relevance`` and ``lrp`` (target ≤ 1.5×), method ÷
+forward for ``attention_rollout`` (target ≤ 1.2×). Each timing is the minimum of ``--repeats``
+runs (at least 5 for the tiny ones; the least disturbed one on a shared machine). The peak
+resident memory of the process after each configuration is printed too (it only grows:
+configurations run smallest first).
+
+Tiny configurations get one untimed warm-up call per method; full-size ones do not (the tiny ones
+have warmed the process up, and each full-size call takes many seconds).
+
+Run:  OMP_NUM_THREADS=2 python benchmarks/relevance.py [--only tiny|full] [--repeats R]
+      python benchmarks/relevance.py --figure docs/figures/relevance/demo.png
+Prints a Markdown table.
+"""
+
+from __future__ import annotations
+
+import argparse
+import resource
+import time
+import warnings
+from collections.abc import Callable
+from functools import partial
+
+import torch
+
+import vidxai
+
+TINY_TF = dict(hidden_size=64, num_hidden_layers=4, num_attention_heads=4, intermediate_size=128,
+               image_size=64, patch_size=16)  # fmt: skip
+
+CONFIGS: list[tuple[str, str, str, dict, tuple[str, ...]]] = [
+    # (regime, label, model, options, methods)
+    ("tiny", "TimeSformer tiny 8×64²", "timesformer", {**TINY_TF, "num_frames": 8},
+     ("transformer_relevance", "attention_rollout")),
+    ("tiny", "VideoMAE tiny 16×64²", "videomae", {**TINY_TF, "num_frames": 16},
+     ("transformer_relevance", "attention_rollout")),
+    ("tiny", "r3d_18 8×56²", "r3d_18", {"num_frames": 8, "size": 56},
+     ("lrp", "guided_backprop", "excitation_backprop")),
+    ("tiny", "tsm_r18 8×56²", "tsm_r18", {"num_frames": 8, "size": 56}, ("lrp",)),
+    ("full", "r3d_18 16×112²", "r3d_18", {}, ("lrp", "guided_backprop", "excitation_backprop")),
+    ("full", "r2plus1d_18 16×112²", "r2plus1d_18", {}, ("lrp",)),
+    ("full", "s3d 16×224²", "s3d", {"num_frames": 16}, ("lrp",)),
+    ("full", "TimeSformer-base 8×224²", "timesformer", {},
+     ("transformer_relevance", "attention_rollout")),
+    ("full", "VideoMAE-base 16×224²", "videomae", {},
+     ("transformer_relevance", "attention_rollout")),
+    ("full", "TimeSformer-base 16×224²", "timesformer", {"num_frames": 16},
+     ("transformer_relevance", "attention_rollout")),
+]  # fmt: skip
+
+
+def best(fn: Callable[[], object], repeats: int) -> float:
+    times = []
+    for _ in range(repeats):
+        start = time.perf_counter()
+        fn()
+        times.append(time.perf_counter() - start)
+    return min(times)
+
+
+def peak_mib() -> float:
+    return resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
+
+
+def _forward(model: torch.nn.Module, x: torch.Tensor) -> None:
+    with torch.no_grad():
+        model(x)
+
+
+def _forward_backward(model: torch.nn.Module, x: torch.Tensor) -> None:
+    xg = x.clone().requires_grad_(True)
+    torch.autograd.grad(model(xg)[0, 0], xg)
+
+
+def _explain(model: torch.nn.Module, x: torch.Tensor, method: str) -> None:
+    vidxai.explain(model, x[0], method=method, target=0, progress=False)
+
+
+def bench(
+    label: str, name: str, options: dict, methods: tuple[str, ...], repeats: int, warm: bool
+) -> None:
+    """Time one configuration and print its table rows (``warm``: one untimed call first)."""
+    torch.manual_seed(0)
+    model = vidxai.load_model(name, num_classes=400, **options)
+    spec = model.spec
+    x = torch.rand(1, 3, spec.num_frames, *spec.size)
+    _forward(model, x)  # warm-up (lazy initialisation, allocator)
+    t_fwd = best(partial(_forward, model, x), repeats)
+    t_fb = best(partial(_forward_backward, model, x), repeats)
+    for method in methods:
+        if warm:
+            _explain(model, x, method)  # warm-up (first-call imports, allocator)
+        t_m = best(partial(_explain, model, x, method), repeats) - t_fwd  # explain's intact pass
+        rollout = method == "attention_rollout"
+        ratio = t_m / (t_fwd if rollout else t_fb)
+        target = "≤ 1.2× fwd" if rollout else "≤ 1.5× fwd+bwd"
+        print(f"| {label} | {method} | {t_fwd:.3f} | {t_fb:.3f} | {t_m:.3f} | "
+              f"{ratio:.2f}× | {target} | {peak_mib():.0f} |", flush=True)  # fmt: skip
+
+
+def run(regime: str, repeats: int) -> None:
+    print("| configuration | method | forward s | fwd+bwd s | method s | overhead | target | "
+          "peak RSS MiB |")  # fmt: skip
+    print("|---|---|---|---|---|---|---|---|")
+    for reg, label, name, options, methods in CONFIGS:
+        if regime == "both" or reg == regime:
+            tiny = reg == "tiny"  # cheap: more repeats against the noise of a shared machine
+            bench(label, name, options, methods, max(repeats, 5) if tiny else repeats, warm=tiny)
+
+
+def figure(path: str) -> None:
+    """The README figure: the demo model's signed LRP / guided / excitation maps, with Grad-CAM."""
+    from vidxai import viz
+    from vidxai.data.synthetic import make_clip
+
+    model = vidxai.load_model("vidxai-demo")
+    clip = make_clip(0)
+    runs = {
+        "LRP ε-z⁺-flat": ("lrp", {}),
+        "LRP ε-γ-box": ("lrp", {"composite": "epsilon_gamma_box"}),
+        "guided backprop": ("guided_backprop", {}),
+        "excitation backprop": ("excitation_backprop", {}),
+        "Grad-CAM": ("gradcam", {}),
+    }
+    maps = {
+        label: vidxai.explain(model, clip.frames, method=m, target=clip.label, progress=False, **p)
+        for label, (m, p) in runs.items()
+    }
+    options = viz.VizOptions(polarity="signed", selection=None, clip=99.0)
+    title = f"demo model, synthetic clip 0 ({clip.class_name}); signed, 99th-percentile scale"
+    out = viz.frame_grid(path, clip.frames, maps, n_frames=6, options=options, title=title)
+    print(f"wrote {out}")
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--only", choices=("tiny", "full", "both"), default="both")
+    parser.add_argument("--repeats", type=int, default=2)
+    parser.add_argument("--figure", help="write the README figure to this PNG and stop")
+    args = parser.parse_args()
+    warnings.simplefilter("ignore")
+    if args.figure:
+        figure(args.figure)
+        return
+    print(f"torch threads: {torch.get_num_threads()}")
+    run(args.only, args.repeats)
+
+
+if __name__ == "__main__":
+    main()
