@@ -2,9 +2,11 @@
 
 from __future__ import annotations
 
+import pytest
 import torch
 
 from vidxai.core.geometry import Geometry
+from vidxai.errors import InvalidInputError
 from vidxai.ops import resize_frames, resize_volume
 
 
@@ -43,3 +45,12 @@ def test_geometry_to_original_puts_the_crop_back_and_takes_nearest_frames():
         plain[1:3, 1:3] = v
         torch.testing.assert_close(out[t], plain)
     assert Geometry.from_dict(geo.to_dict()) == geo
+
+
+def test_bad_inputs_raise_invalid_input_errors():
+    with pytest.raises(InvalidInputError, match="positive"):
+        resize_frames(torch.rand(2, 4, 4), (0, 3))
+    with pytest.raises(InvalidInputError, match="float"):
+        resize_frames(torch.zeros(2, 4, 4, dtype=torch.uint8), (3, 3))
+    with pytest.raises(InvalidInputError, match="dimensions"):
+        resize_volume(torch.rand(4, 4), (2, 2, 2))
