@@ -13,10 +13,12 @@ from vidxai.video.sampling import (
     window,
 )
 from vidxai.video.types import Video
-from vidxai.video.write import write_video
+from vidxai.video.write import GifOptions, VideoWriter, write_video
 
 __all__ = [
+    "GifOptions",
     "Video",
+    "VideoWriter",
     "every_kth",
     "read_video",
     "sample_clip",

@@ -47,8 +47,13 @@ def unpack(attribution: Any, geometry: Any = None, segments: Any = None) -> tupl
 class FrameMaps:
     """Prepared display values (and the temporal curve) on the original frames.
 
-    ``curve`` (T0 values summing to 1) is each original frame's share of the displayed
-    magnitude (``normalise="video"``) or of the raw attribution mass (``normalise="frame"``).
+    ``curve`` (T0 values) is what the temporal strip draws, chosen so that strip and overlay
+    agree: with ``normalise="video"`` (one colour scale for the video) it is each frame's
+    strongest displayed value, on the colour scale itself (0..1, ``curve_scale = 1``) — a frame
+    without visible heat has no bar, a frame at the top of the scale a full one, after the same
+    selection and normalisation as the overlay.  With ``normalise="frame"`` every frame has its
+    own colour scale, so the strip shows each frame's share of the raw attribution (summing
+    to 1, drawn relative to its peak, ``curve_scale = None``).
 
     Args:
         shape: (T0, H0, W0) of the original frames.
@@ -72,12 +77,15 @@ class FrameMaps:
         self.shape = tuple(int(s) for s in shape)
         self.options = options
         self.prepared = prepare_map(raw, options, segments)
-        # The curve sums what the picture shows (after selection), so it agrees with the frames;
-        # with per-frame normalisation every frame would peak at 1, so the raw map is used.
+        # The curve is what the picture shows (after selection): each frame's strongest colour;
+        # with per-frame normalisation every frame would peak at 1, so the raw map's share is used.
+        self.curve_scale: float | None
         if options.normalise == "video":
-            model_curve = temporal_importance(self.prepared, "absolute")
+            model_curve = np.abs(self.prepared).max(axis=(1, 2)).astype(np.float64)
+            self.curve_scale = 1.0
         else:
             model_curve = temporal_importance(raw, options.polarity)
+            self.curve_scale = None
         if raw.shape == self.shape:
             self._geometry = None
             self._nearest = np.arange(self.shape[0])
@@ -93,7 +101,9 @@ class FrameMaps:
             self._geometry = geometry
             self._nearest = np.asarray(geometry.nearest_model_frames().cpu().numpy())
             curve = model_curve[self._nearest]
-            self.curve = curve / curve.sum() if curve.sum() > 0 else curve
+            if self.curve_scale is None:  # a share: renormalise over the original frames
+                curve = curve / curve.sum() if curve.sum() > 0 else curve
+            self.curve = curve
         self._cached: tuple[int, np.ndarray] | None = None
 
     def _check_geometry(self, geometry: Any, model_shape: tuple[int, ...]) -> None:
