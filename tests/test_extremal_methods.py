@@ -261,11 +261,17 @@ def test_several_areas_in_one_batch_equal_one_at_a_time(method):
     torch.testing.assert_close(split.extras["masks"], joint.extras["masks"])
 
 
-@pytest.mark.parametrize("variant", ["delete", "dual"])
-def test_delete_and_dual_variants_run(variant):
-    exp = vidxai.explain(CuboidModel(), clip(), method="ep3d", num_iter=5, variant=variant, **FAST)
+@pytest.mark.parametrize(
+    ("method", "variant"), [("ep3d", "delete"), ("ep3d", "dual"), ("step", "dual")]
+)
+def test_delete_and_dual_variants_run(method, variant):
+    kw = {"num_keyframes": 4} if method == "step" else {}
+    exp = vidxai.explain(
+        CuboidModel(), clip(), method=method, num_iter=5, variant=variant, **kw, **FAST
+    )
     assert exp.extras["masks"].shape == (1, T, H, W)
-    assert exp.n_forward == 5 * (2 if variant == "dual" else 1) + 1
+    reward_range = 4 if method == "step" else 0  # intact and faded clips, preserved and deleted
+    assert exp.n_forward == 5 * (2 if variant == "dual" else 1) + 1 + reward_range
     assert all(torch.isfinite(torch.tensor(exp.extras["loss_history"]["energy"])).flatten())
 
 
