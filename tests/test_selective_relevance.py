@@ -75,6 +75,7 @@ def test_bad_bases_and_options_raise_parameter_error():
         {"base": "selective_relevance"},
         {"base": "gradcam", "base_params": {"nope": 1}},
         {"base_params": "layer=1"},
+        {"base_params": "[1, 2]"},
         {"mode": "mask"},
         {"threshold": -1},
         {"source": "flow"},
@@ -82,3 +83,6 @@ def test_bad_bases_and_options_raise_parameter_error():
         with pytest.raises(ParameterError):
             spec.parse_params(bad)
     assert spec.parse_params({"threshold": "0.5", "mode": "weight"}).threshold == 0.5
+    from_cli = spec.parse_params({"base": "gradcam", "base_params": '{"layer": "1"}'})
+    assert from_cli.base_params == {"layer": "1"}
+    assert from_cli.base_parameters().layer == "1"

@@ -8,6 +8,7 @@ map and ``kept_fraction`` the share of voxels that survive (threshold mode).
 
 from __future__ import annotations
 
+import json
 from dataclasses import dataclass
 from typing import Any
 
@@ -49,7 +50,8 @@ class SelectiveRelevanceParams:
         base: the method whose map is filtered (any gradient, CAM or relevance method).
         mode, threshold, sigma, source: the filter (see
             :class:`~vidxai.postprocess.selective.SelectiveParams`).
-        base_params: a dict of the base method's parameters (default: its defaults).
+        base_params: a dict of the base method's parameters (default: its defaults), or the
+            same as a JSON object string (CLI: ``--param 'base_params={"layer": "layer3"}'``).
     """
 
     base: str = "saliency"
@@ -61,6 +63,13 @@ class SelectiveRelevanceParams:
 
     def __post_init__(self) -> None:
         self.selective()  # validates the filter options
+        if isinstance(self.base_params, str):
+            try:
+                object.__setattr__(self, "base_params", json.loads(self.base_params))
+            except json.JSONDecodeError as exc:
+                raise ParameterError(
+                    f"base_params must be a JSON object, got {self.base_params!r} ({exc})"
+                ) from None
         if self.base_params is not None and not isinstance(self.base_params, dict):
             raise ParameterError(
                 f"base_params must be a dict of {self.base}'s parameters, got {self.base_params!r}"
