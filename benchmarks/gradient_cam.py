@@ -44,8 +44,19 @@ METHODS = [
     ("saliency_tubes", {}),
     ("class_feature_pyramids", {}),
     ("scorecam", {}),
+    ("xgradcam", {}),
+    ("hirescam", {}),
+    ("eigencam", {}),
+    ("smooth_gradcampp", {}),
+    ("ablationcam", {"max_channels": 64}),
+    ("sscam", {"max_channels": 32, "n_samples": 4}),
+    ("iscam", {"max_channels": 32, "n_samples": 4}),
+    ("selective_relevance", {"base": "gradcam"}),
+    ("selective_relevance", {"base": "saliency"}),
 ]
 CAMS = {"gradcam", "gradcampp", "layercam", "scorecam", "saliency_tubes"}
+CAMS |= {"xgradcam", "hirescam", "eigencam", "smooth_gradcampp", "ablationcam", "sscam", "iscam"}
+CAMS |= {"selective_relevance"}
 
 
 def _median_time(fn, repeats: int) -> float:

@@ -49,6 +49,7 @@ class ISCamParams:
     family="cam",
     description="IS-CAM: Score-CAM weights integrated over masks scaled from 0 to 1.",
     quick_params={"max_channels": 8, "n_samples": 2},
+    demo_params={"n_samples": 5},
 )
 def iscam(ctx: ExplainContext, params: ISCamParams) -> MethodOutput:
     """1 + C·n_samples forward passes (C = scored channels), no gradients; ``T×H×W`` map."""

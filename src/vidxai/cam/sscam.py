@@ -51,6 +51,7 @@ class SSCamParams:
     family="cam",
     description="SS-CAM: Score-CAM weights averaged over noisy copies of each channel mask.",
     quick_params={"max_channels": 8, "n_samples": 2},
+    demo_params={"n_samples": 8},
 )
 def sscam(ctx: ExplainContext, params: SSCamParams) -> MethodOutput:
     """1 + C·n_samples forward passes (C = scored channels), no gradients; ``T×H×W`` map."""
