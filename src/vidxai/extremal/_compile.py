@@ -11,6 +11,7 @@ platform), after one warning. Only compiler errors trigger the fallback: any oth
 
 from __future__ import annotations
 
+import logging
 import warnings
 from collections.abc import Callable
 from typing import Any, Literal
@@ -18,6 +19,11 @@ from typing import Any, Literal
 import torch
 
 Backend = Literal["eager", "compiled"]
+
+# Inductor imports torch.utils.cpp_extension, which logs "No CUDA runtime is found, using
+# CUDA_HOME=..." on CPU-only machines; vidxai triggers that import only here, so the notice is
+# silenced here (errors still show). Coordinated with the output developer (CLI rough edges).
+logging.getLogger("torch.utils.cpp_extension").setLevel(logging.ERROR)
 
 _compiled: dict[Callable[..., Any], Callable[..., Any]] = {}
 _failures: list[str] = []
