@@ -6,6 +6,7 @@ Sub-commands live in their own modules, each exposing a click command named ``co
 from __future__ import annotations
 
 import importlib
+import os
 import sys
 from typing import Any
 
@@ -25,13 +26,39 @@ _COMMAND_MODULES = (
 )
 
 
+def _closed_pipe() -> None:
+    """The reader of our output went away (``vidxai methods | head``): not an error.
+
+    Further writes (and the interpreter's final flush) go to /dev/null, and the exit status
+    is 0, as for the commands of coreutils.
+    """
+    try:
+        devnull = os.open(os.devnull, os.O_WRONLY)
+        os.dup2(devnull, sys.stdout.fileno())
+    except (OSError, ValueError):  # no real file descriptor (captured output)
+        pass
+    sys.exit(0)
+
+
 class _Group(click.Group):
     """A group that turns :class:`VidxaiError` (and file-system errors such as an output path
-    that cannot be written) into one clear line and exit status 2."""
+    that cannot be written) into one clear line and exit status 2; a closed output pipe ends
+    the command quietly with status 0."""
+
+    def main(self, *args: Any, **kwargs: Any) -> Any:
+        try:
+            result = super().main(*args, **kwargs)
+            if kwargs.get("standalone_mode", True):
+                sys.stdout.flush()
+            return result
+        except BrokenPipeError:
+            _closed_pipe()
 
     def invoke(self, ctx: click.Context) -> Any:
         try:
             return super().invoke(ctx)
+        except BrokenPipeError:
+            _closed_pipe()
         except VidxaiError as exc:
             click.echo(f"error: {exc}", err=True)
             sys.exit(2)

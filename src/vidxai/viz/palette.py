@@ -8,11 +8,12 @@ colormap registry.
 from __future__ import annotations
 
 from functools import lru_cache
-
-from matplotlib import colormaps
-from matplotlib.colors import Colormap, LinearSegmentedColormap
+from typing import TYPE_CHECKING
 
 from vidxai.errors import unknown_name
+
+if TYPE_CHECKING:
+    from matplotlib.colors import Colormap
 
 #: Okabe–Ito blue, a light neutral grey and Okabe–Ito orange (RGB, 0-255).
 NEGATIVE_RGB = (0, 114, 178)
@@ -33,6 +34,9 @@ def get_colormap(name: str) -> Colormap:
 
     Raises :class:`~vidxai.errors.UnknownNameError` listing close names.
     """
+    from matplotlib import colormaps  # here, so parsing options does not load matplotlib
+    from matplotlib.colors import LinearSegmentedColormap
+
     if name in _OWN:
         stops = [tuple(c / 255.0 for c in rgb) for rgb in _OWN[name]]
         return LinearSegmentedColormap.from_list(name, stops, N=256)
