@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import datetime as dt
 import math
+import warnings
 from collections import defaultdict
 from collections.abc import Iterable
 from typing import Any
@@ -222,7 +223,11 @@ def icc(raters: list[str], items: list[str], table: np.ndarray) -> dict[str, Any
             for j in range(len(kept))
         ]
     )
-    result = pingouin.intraclass_corr(data=long, targets="item", raters="rater", ratings="score")
+    with warnings.catch_warnings():  # pingouin's own pandas deprecations are not the user's
+        warnings.simplefilter("ignore")
+        result = pingouin.intraclass_corr(
+            data=long, targets="item", raters="rater", ratings="score"
+        )
     out = []
     for rec in result.to_dict("records"):
         low, high = rec.get("CI95%", rec.get("CI95", (np.nan, np.nan)))
