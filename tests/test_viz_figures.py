@@ -182,3 +182,64 @@ def test_drawing_leaves_no_pyplot_state(tmp_path):
         "assert 'matplotlib.pyplot' not in sys.modules, 'pyplot was imported'\n"
     )
     subprocess.run([sys.executable, "-c", code], check=True, timeout=120)
+
+
+def _twenty_methods() -> dict:
+    x = np.linspace(0, 1, 11)
+    return {
+        f"method{i:02d}": {
+            "deletion": {"fractions": x.tolist(), "scores": (1 - x) ** (1 + i / 10)},
+            "insertion": {"fractions": x.tolist(), "scores": x ** (1 + i / 10)},
+        }
+        for i in range(20)
+    }
+
+
+def test_deletion_insertion_legend_is_inside_the_figure_and_off_the_axes():
+    from vidxai.viz.evaluation import deletion_insertion_figure
+
+    fig = deletion_insertion_figure(_twenty_methods(), title="20 methods")
+    fig.canvas.draw()
+    renderer = fig.canvas.get_renderer()
+    figure_box = fig.bbox
+    (legend,) = fig.legends
+    box = legend.get_window_extent(renderer)
+    assert figure_box.x0 <= box.x0 and box.x1 <= figure_box.x1 + 1
+    assert figure_box.y0 <= box.y0 and box.y1 <= figure_box.y1 + 1
+    for ax in fig.axes:
+        assert not box.overlaps(ax.get_window_extent(renderer))  # it covers no data
+    texts = [t.get_text() for t in legend.get_texts()]
+    assert len(texts) == 20 and texts[0] == "method00  (del 0.500, ins 0.500)"
+    assert min(t.get_fontsize() for t in legend.get_texts()) >= 8  # readable on the page
+    styles = {(line.get_color(), str(line.get_linestyle())) for line in fig.axes[0].lines}
+    assert len(styles) == 20  # one colour + dash pair per method
+
+
+def test_method_styles_are_distinct_pairs_for_32_methods():
+    from vidxai.viz._figure import method_style
+
+    pairs = {(s["color"], s["linestyle"]) for s in (method_style(i) for i in range(32))}
+    assert len(pairs) == 32
+    triples = {tuple(method_style(i).values()) for i in range(192)}
+    assert len(triples) == 192
+
+
+def test_minimal_mask_curves_say_what_they_measure(tmp_path):
+    from vidxai.viz.evaluation import minimal_mask_figure
+
+    table = {"0.5": 0.1, "0.9": None}
+    deleted = minimal_mask_figure({"a": table}, game="deletion")
+    assert "deleted" in deleted.axes[0].get_ylabel()
+    assert "kept" not in deleted.axes[0].get_ylabel()
+    assert deleted.legends[0].get_texts()[0].get_text() == "a — deleted"
+    inserted = minimal_mask_figure({"a": table}, game="insertion")
+    assert "inserted" in inserted.axes[0].get_ylabel()
+    both = minimal_mask_figure({"a": {"deletion": table, "insertion": {"0.5": 0.3}}})
+    labels = [t.get_text() for t in both.legends[0].get_texts()]
+    assert labels[:2] == ["a — deleted", "a — inserted"]
+    lines = both.axes[0].lines
+    assert lines[0].get_color() == lines[1].get_color()
+    assert lines[0].get_linestyle() != lines[1].get_linestyle()
+    with pytest.raises(InvalidInputError, match="game"):
+        minimal_mask_figure({"a": table}, game="kept")
+    assert plot_minimal_mask(tmp_path / "m.png", {"a": table}, game="deletion").is_file()

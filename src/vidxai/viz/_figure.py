@@ -56,3 +56,22 @@ def save_figure(fig: Figure, path: str | Path, dpi: int | None = None) -> Path:
 def colour(i: int) -> str:
     """The i-th palette colour."""
     return PALETTE[i % len(PALETTE)]
+
+
+#: Dash patterns cycled with the colours, so that no two of the first 32 methods share both.
+LINESTYLES = ("-", "--", ":", "-.")
+#: Markers for methods beyond the 32 colour × dash pairs.
+MARKERS = ("", "o", "s", "^", "v", "D")
+
+
+def method_style(i: int) -> dict[str, object]:
+    """Line style of the i-th method: a distinct (colour, dash, marker) for every i.
+
+    Colours cycle over :data:`PALETTE` (8), the dash pattern shifts by one each time the
+    colours wrap, so the first 32 methods have distinct colour + dash pairs, and the marker
+    changes every 32 methods.
+    """
+    n_colours, n_dashes = len(PALETTE), len(LINESTYLES)
+    dash = LINESTYLES[(i + i // n_colours) % n_dashes]
+    marker = MARKERS[(i // (n_colours * n_dashes)) % len(MARKERS)]
+    return {"color": PALETTE[i % n_colours], "linestyle": dash, "marker": marker}

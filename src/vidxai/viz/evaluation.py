@@ -18,9 +18,10 @@ from pathlib import Path
 from typing import Any
 
 import numpy as np
+from matplotlib.figure import Figure
 
 from vidxai.errors import InvalidInputError
-from vidxai.viz._figure import colour, new_figure, save_figure
+from vidxai.viz._figure import colour, method_style, new_figure, save_figure
 
 TIMING_PARTS = ("segmentation", "inference", "explanation")
 _TIMING_COLOURS = {"segmentation": "#009E73", "inference": "#0072B2", "explanation": "#E69F00"}
@@ -60,10 +61,74 @@ def _curve(
     return x, y, band, auc
 
 
+def deletion_insertion_figure(curves: Mapping[str, Any], title: str | None = None) -> Figure:
+    """The figure of :func:`plot_deletion_insertion` (not saved), for callers that add to it.
+
+    Deletion (left) and insertion (right) share one legend placed outside the axes, on the
+    right; each method has its own colour + dash pattern (:func:`method_style`) and its
+    legend entry gives both AUCs.
+    """
+    if "deletion" in curves or "insertion" in curves:
+        curves = {"": curves}
+    if not curves:
+        raise InvalidInputError("plot_deletion_insertion needs at least one method")
+    n = len(curves)
+    columns = 1 if n <= 22 else 2
+    rows = -(-n // columns)
+    fig = new_figure(8.4 + 2.6 * columns, max(3.4, 1.1 + 0.2 * rows))
+    fig.set_layout_engine("constrained")  # makes room for the legend outside the axes
+    axes = fig.subplots(1, 2, sharey=True)
+    handles, labels = [], []
+    aucs: dict[str, dict[str, float]] = {}
+    for ax, kind, better in zip(axes, ("deletion", "insertion"), ("lower", "higher")):
+        for i, (method, by_kind) in enumerate(curves.items()):
+            if kind not in by_kind:
+                continue
+            x, y, band, auc = _curve(method, kind, by_kind[kind])
+            style = method_style(i)
+            (line,) = ax.plot(x, y, linewidth=1.6, markersize=3, markevery=0.1, **style)  # type: ignore[arg-type]
+            if band is not None:
+                colour_i = str(style["color"])
+                ax.fill_between(x, y - band, y + band, color=colour_i, alpha=0.15, linewidth=0)
+            aucs.setdefault(method, {})[kind] = auc
+            if method not in labels:
+                handles.append(line)
+                labels.append(method)
+        ax.set_title(f"{kind} (AUC: {better} is better)", fontsize=10)
+        ax.set_xlabel(f"fraction of the video {'removed' if kind == 'deletion' else 'inserted'}")
+        ax.set_xlim(0, 1)
+        ax.grid(alpha=0.3)
+    axes[0].set_ylabel("model score")
+    entries = []
+    for method in labels:
+        parts = [
+            f"{k[:3]} {aucs[method][k]:.3f}" for k in ("deletion", "insertion") if k in aucs[method]
+        ]
+        entries.append(f"{method}  ({', '.join(parts)})".strip() if method else ", ".join(parts))
+    if handles:
+        fig.legend(
+            handles,
+            entries,
+            loc="outside right upper",
+            fontsize=8,
+            frameon=False,
+            ncols=columns,
+            title="method (AUC)",
+            title_fontsize=8,
+            handlelength=3.0,
+        )
+    if title:
+        fig.suptitle(title)
+    return fig
+
+
 def plot_deletion_insertion(
     path: str | Path, curves: Mapping[str, Any], title: str | None = None
 ) -> Path:
     """Deletion (left) and insertion (right) curves, one line per method.
+
+    The legend sits outside the axes (right), one entry per method with both AUCs; every
+    method has a distinct colour + dash pattern, so 20 methods stay apart.
 
     Args:
         path: output file.
@@ -74,87 +139,109 @@ def plot_deletion_insertion(
             be missing.
         title: figure title.
     """
-    if "deletion" in curves or "insertion" in curves:
-        curves = {"": curves}
-    if not curves:
-        raise InvalidInputError("plot_deletion_insertion needs at least one method")
-    fig = new_figure(9.0, 3.6)
-    axes = fig.subplots(1, 2, sharey=True)
-    for ax, kind, better in zip(axes, ("deletion", "insertion"), ("lower", "higher")):
-        drawn = 0
-        for i, (method, by_kind) in enumerate(curves.items()):
-            if kind not in by_kind:
-                continue
-            x, y, band, auc = _curve(method, kind, by_kind[kind])
-            label = f"{method}  AUC {auc:.3f}".strip()
-            ax.plot(x, y, color=colour(i), label=label, linewidth=1.6)
-            if band is not None:
-                ax.fill_between(x, y - band, y + band, color=colour(i), alpha=0.2, linewidth=0)
-            drawn += 1
-        ax.set_title(f"{kind} (AUC: {better} is better)", fontsize=10)
-        ax.set_xlabel(f"fraction of the video {'removed' if kind == 'deletion' else 'inserted'}")
-        ax.set_xlim(0, 1)
-        ax.grid(alpha=0.3)
-        if drawn:
-            ax.legend(fontsize=8, frameon=False)
-    axes[0].set_ylabel("model score")
-    if title:
-        fig.suptitle(title)
-    fig.set_layout_engine("constrained")
-    return save_figure(fig, path, dpi=150)
+    return save_figure(deletion_insertion_figure(curves, title), path, dpi=150)
 
 
-def plot_minimal_mask(
-    path: str | Path, results: Mapping[str, Mapping[Any, Any]], title: str | None = None
-) -> Path:
-    """Minimal-mask curves: for each score threshold, the smallest fraction of the video that
-    must be kept to reach it.
+#: What a minimal-mask value measures, per game (y-axis label and legend suffix).
+MINIMAL_MASK_MEASURES = {
+    "deletion": ("smallest fraction of the video\ndeleted (score ≤ threshold)", "deleted"),
+    "insertion": ("smallest fraction of the video\ninserted (score ≥ threshold)", "inserted"),
+    None: ("smallest fraction of the video\nthe game needs (see legend)", ""),
+}
 
-    Args:
-        path: output file.
-        results: ``{method: {threshold: fraction or None}}`` (thresholds may be strings, as in
-            JSON) or ``{method: {"thresholds": [...], "fractions": [...]}}`` (the
-            ``EvaluationResult.curves["minimal_mask"]`` form); None or NaN means never
-            reached and is drawn as an ✕ at the top.
-        title: figure title.
-    """
+
+def _mask_points(method: str, table: Any) -> tuple[np.ndarray, np.ndarray]:
+    if isinstance(table, Mapping) and "thresholds" in table and "fractions" in table:
+        table = dict(zip(table["thresholds"], table["fractions"]))  # the curves[...] form
+    try:
+        points = sorted((float(k), None if v is None else float(v)) for k, v in table.items())
+    except (AttributeError, TypeError, ValueError) as exc:
+        raise InvalidInputError(f"{method!r}: thresholds and fractions must be numbers") from exc
+    xs = np.array([p[0] for p in points])
+    ys = np.array([np.nan if p[1] is None else p[1] for p in points])
+    return xs, ys
+
+
+def minimal_mask_figure(
+    results: Mapping[str, Any], title: str | None = None, game: str | None = None
+) -> Figure:
+    """The figure of :func:`plot_minimal_mask` (not saved)."""
     if not results:
         raise InvalidInputError("plot_minimal_mask needs at least one method")
-    fig = new_figure(5.6, 3.8)
+    if game not in MINIMAL_MASK_MEASURES:
+        raise InvalidInputError(f"game must be 'deletion', 'insertion' or None, got {game!r}")
+    series: list[tuple[str, str | None, Any]] = []
+    for method, table in results.items():
+        if isinstance(table, Mapping) and ({"deletion", "insertion"} & set(table)):
+            for kind in ("deletion", "insertion"):
+                if kind in table:
+                    series.append((method, kind, table[kind]))
+        else:
+            series.append((method, game, table))
+    games = {kind for _, kind, _ in series}
+    shared = next(iter(games)) if len(games) == 1 else None
+    fig = new_figure(8.0, max(3.8, 1.2 + 0.2 * len(series)))
+    fig.set_layout_engine("constrained")  # makes room for the legend outside the axes
     ax = fig.add_subplot(1, 1, 1)
     any_unreached = False
-    for i, (method, table) in enumerate(results.items()):
-        if isinstance(table, Mapping) and "thresholds" in table and "fractions" in table:
-            table = dict(zip(table["thresholds"], table["fractions"]))  # the curves[...] form
-        try:
-            points = sorted((float(k), None if v is None else float(v)) for k, v in table.items())
-        except (TypeError, ValueError) as exc:
-            raise InvalidInputError(
-                f"{method!r}: thresholds and fractions must be numbers"
-            ) from exc
-        xs = np.array([p[0] for p in points])
-        ys = np.array([np.nan if p[1] is None else p[1] for p in points])
-        ax.plot(xs, ys, marker="o", markersize=4, color=colour(i), label=method)
+    methods = list(dict.fromkeys(m for m, _, _ in series))
+    for name, measured, table in series:
+        xs, ys = _mask_points(name, table)
+        style = method_style(methods.index(name))
+        if len(games) > 1:  # both games in one plot: the game sets the dash, the method the colour
+            style["linestyle"] = "-" if measured == "deletion" else "--"
+        suffix = MINIMAL_MASK_MEASURES[measured][1]
+        label = f"{name} — {suffix}" if suffix else name
+        style["marker"] = "o"
+        ax.plot(xs, ys, markersize=4, label=label, **style)  # type: ignore[arg-type]
         missing = np.isnan(ys)
         if missing.any():
             ax.scatter(
                 xs[missing],
                 np.full(int(missing.sum()), 1.02),
                 marker="x",
-                color=colour(i),
+                color=str(style["color"]),
                 clip_on=False,
             )
             any_unreached = True
     if any_unreached:  # one legend entry for every ✕, in neutral black
         ax.scatter([], [], marker="x", color="black", label="threshold not reached")
     ax.set_xlabel("score threshold")
-    ax.set_ylabel("fraction of the video kept")
+    ax.set_ylabel(
+        MINIMAL_MASK_MEASURES[shared][0] if len(games) == 1 else MINIMAL_MASK_MEASURES[None][0],
+        fontsize=9,
+    )
     ax.set_ylim(0, 1.05)
     ax.grid(alpha=0.3)
-    ax.legend(fontsize=8, frameon=False)
+    fig.legend(loc="outside right upper", fontsize=8, frameon=False)
     ax.set_title(title or "Minimal mask (lower is better)", fontsize=10)
-    fig.set_layout_engine("constrained")
-    return save_figure(fig, path, dpi=150)
+    return fig
+
+
+def plot_minimal_mask(
+    path: str | Path,
+    results: Mapping[str, Any],
+    title: str | None = None,
+    *,
+    game: str | None = None,
+) -> Path:
+    """Minimal-mask curves: for each score threshold, the smallest fraction of the video that
+    the game needs — deleted until the score falls to ≤ the threshold (``minimal_mask``,
+    the deletion game) or inserted until it rises to ≥ it (``minimal_mask_insertion``).
+    The axis and legend say which one each curve measures.
+
+    Args:
+        path: output file.
+        results: ``{method: {threshold: fraction or None}}`` (thresholds may be strings, as in
+            JSON) or ``{method: {"thresholds": [...], "fractions": [...]}}`` (the
+            ``EvaluationResult.curves["minimal_mask"]`` form), or both games at once:
+            ``{method: {"deletion": table, "insertion": table}}``; None or NaN means never
+            reached and is drawn as an ✕ at the top.
+        title: figure title.
+        game: ``"deletion"`` or ``"insertion"`` — what plain tables measure (labels the axis);
+            None when unknown.
+    """
+    return save_figure(minimal_mask_figure(results, title, game), path, dpi=150)
 
 
 def plot_timings(
