@@ -228,3 +228,34 @@ def test_a_batch_of_clips_gives_each_clips_own_map(method, tiny_model):
         alone = vidxai.explain(tiny_model, single, method=method, progress=False)
         torch.testing.assert_close(e.attribution, alone.attribution)
     assert count_hooks(tiny_model) == 0
+
+
+@pytest.mark.parametrize("shift", [0.0, -0.5])  # non-negative input (fast path) / mixed signs
+def test_fast_zplus_equals_zennits_zplus(shift, monkeypatch):
+    from zennit.composites import LayerMapComposite
+    from zennit.rules import ZPlus
+    from zennit.types import Convolution
+
+    from vidxai.relevance.rules import FastZPlus
+
+    torch.manual_seed(4)
+    net = nn.Sequential(nn.Conv3d(3, 5, 3), nn.ReLU(), nn.Conv3d(5, 2, 3))
+    x = torch.rand(1, 3, 6, 8, 8) + shift
+    calls = []
+    original = FastZPlus.backward
+
+    def counting(self, *args):
+        calls.append(bool((self.stored_tensors["input"][0] >= 0).all()))
+        return original(self, *args)
+
+    monkeypatch.setattr(FastZPlus, "backward", counting)
+
+    def relevance(rule):
+        xg = x.clone().requires_grad_(True)
+        with LayerMapComposite([(Convolution, rule)]).context(net):
+            out = net(xg)
+            (r,) = torch.autograd.grad(out, xg, torch.ones_like(out))
+        return r
+
+    torch.testing.assert_close(relevance(FastZPlus()), relevance(ZPlus()), rtol=1e-5, atol=1e-7)
+    assert calls == [True, shift == 0.0]  # second conv reads a ReLU; the first reads x
