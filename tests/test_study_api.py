@@ -210,7 +210,11 @@ def test_summary_means_and_cis_on_known_scores(study):
     progress = {p["rater"]: p["done"] for p in summary["progress"]}
     assert progress == {"ana": 4, "<b>ben</b>": 3, "cy": 2}
     page = client.get("/admin", headers=admin).text
-    assert "<svg" in page and "&lt;b&gt;ben&lt;/b&gt;" in page and "<b>ben</b>" not in page
+    assert (
+        page.count('<img src="data:image/png;base64,') == 4
+        and "&lt;b&gt;ben&lt;/b&gt;" in page
+        and "<b>ben</b>" not in page
+    )
 
 
 def _alpha_ordinal_plain(table: np.ndarray, domain: list[float]) -> float:

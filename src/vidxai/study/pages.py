@@ -46,7 +46,7 @@ table { border-collapse: collapse; margin: 8px 0 20px; background: #fff; }
 th, td { border: 1px solid #ccc; padding: 4px 10px; text-align: right; }
 th:first-child, td:first-child, td.text { text-align: left; }
 h2 { margin-top: 28px; }
-.plot svg { max-width: 100%; height: auto; background: #fff; }
+.plot img { max-width: 100%; height: auto; background: #fff; }
 .note { color: #555; font-size: .9em; }
 """
 
@@ -327,7 +327,13 @@ def table(rows: list[dict[str, Any]], columns: list[tuple[str, str]]) -> str:
 
 def admin_page(summary: dict[str, Any], agreement: dict[str, Any], plots: dict[str, str]) -> str:
     """The admin page: progress, mean scores (tables and plots), agreement."""
-    score_cols = [("mean", "mean"), ("low", "95 % CI low"), ("high", "95 % CI high"), ("n", "n")]
+    score_cols = [
+        ("mean", "mean"),
+        ("low", "95 % CI low"),
+        ("high", "95 % CI high"),
+        ("clipped", "clipped to a bound"),
+        ("n", "n"),
+    ]
     parts = [
         "<header><strong>Study administration</strong>"
         f"<span>{summary['n_ratings']} ratings</span></header><main>",

@@ -1,8 +1,11 @@
-"""Bar plots of the mean scores for the admin page (drawn by ``vidxai.viz``, inlined as SVG)."""
+"""Bar plots of the mean scores for the admin page (drawn by ``vidxai.viz``, inlined as PNG
+data URIs: the page's Content-Security-Policy forbids the inline styles of matplotlib's SVG)."""
 
 from __future__ import annotations
 
+import base64
 import tempfile
+from html import escape
 from pathlib import Path
 from typing import Any
 
@@ -11,14 +14,13 @@ from vidxai.study.analysis import GROUPINGS
 YLABEL = "mean score (−2 … 2), 95 % CI"
 
 
-def _svg(path: Path) -> str:
-    text = path.read_text(encoding="utf-8")
-    start = text.find("<svg")
-    return text[start:] if start >= 0 else ""
+def _img(path: Path, alt: str) -> str:
+    data = base64.b64encode(path.read_bytes()).decode("ascii")
+    return f'<img src="data:image/png;base64,{data}" alt="{escape(alt)}">'
 
 
 def score_plots(summary: dict[str, Any]) -> dict[str, str]:
-    """One inline SVG bar plot (mean with CI per group) for each grouping that has ratings."""
+    """One inline ``<img>`` bar plot (mean with CI per group) per grouping that has ratings."""
     from vidxai.viz.evaluation import plot_metric_bars
 
     plots = {}
@@ -35,7 +37,7 @@ def score_plots(summary: dict[str, Any]) -> dict[str, str]:
                 }
                 for r in rows
             }
-            path = Path(tmp) / f"{key}.svg"
+            path = Path(tmp) / f"{key}.png"
             plot_metric_bars(path, values, ylabel=YLABEL, ylim=(-2.0, 2.0))
-            plots[key] = _svg(path)
+            plots[key] = _img(path, f"mean score per {' × '.join(by)}")
     return plots
