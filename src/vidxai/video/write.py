@@ -339,15 +339,16 @@ def write_video(
         InvalidInputError: bad frames, fps, crf or extension, or the file cannot be written.
     """
     if isinstance(frames, np.ndarray) or hasattr(frames, "detach") or isinstance(frames, list):
-        frames = _as_video(frames)
+        frames = frames_view(frames)
     writer = VideoWriter(path, fps, crf=crf, preset=preset, gif=gif)
     with writer:
         writer.write_all(frames)
     return writer.path
 
 
-def _as_video(frames: Any) -> np.ndarray:
-    """``T×H×W×3`` uint8 frames, without a copy when they already are."""
+def frames_view(frames: Any) -> np.ndarray:
+    """``T×H×W×3`` uint8 frames, without a copy when they already are (read-only use);
+    anything else goes through :func:`validate_frames` (checked, converted, copied)."""
     if (
         isinstance(frames, np.ndarray)
         and frames.dtype == np.uint8

@@ -81,7 +81,7 @@ def colorize(prepared: np.ndarray, options: VizOptions | None = None) -> np.ndar
         position = np.clip(values, -1.0, 1.0) * np.float32(half) + np.float32(half)
     else:
         position = np.clip(values, 0.0, 1.0) * np.float32(LUT_SIZE - 1)
-    index = np.rint(position, out=position).astype(np.intp)
+    index = np.rint(position, out=position).astype(np.uint16)  # LUT_SIZE < 2**16
     out = lut[index]
     if not magnitude:
         shown = values != 0 if options.signed else values > 0  # after clipping to [0, 1]
@@ -107,15 +107,28 @@ def composite(
         raise InvalidInputError(
             f"composite: frames {frames.shape} and colours {rgba.shape} do not match"
         )
-    base = frames.astype(np.float32)
+    alpha = rgba[..., 3]
+    shown = alpha > 0  # only these pixels are blended; the rest is the background itself
     if options.background == "gray":
-        base = (base @ np.array([0.299, 0.587, 0.114], dtype=np.float32))[..., None]
-    if options.dim > 0:
-        base *= np.float32(1.0 - options.dim)
-    a = rgba[..., 3:4].astype(np.float32)
+        base = frames.astype(np.float32) @ np.array([0.299, 0.587, 0.114], dtype=np.float32)
+        if options.dim > 0:
+            base *= np.float32(1.0 - options.dim)
+        out = np.empty(frames.shape, dtype=np.uint8)
+        out[...] = np.rint(base).astype(np.uint8)[..., None]
+        under = base[shown][:, None]
+    else:
+        if options.dim > 0:
+            base = frames.astype(np.float32) * np.float32(1.0 - options.dim)
+            out = np.rint(base).astype(np.uint8)
+            under = base[shown]
+        else:
+            out = frames.copy()
+            under = frames[shown].astype(np.float32)
+    a = alpha[shown].astype(np.float32)[:, None]
     a *= np.float32(1.0 / 255.0)
-    out = rgba[..., :3].astype(np.float32)
-    out -= base
-    out *= a
-    out += base  # (1 − a)·base + a·colour, a convex combination: stays within 0..255
-    return np.rint(out, out=out).astype(np.uint8)
+    blended = rgba[..., :3][shown].astype(np.float32)
+    blended -= under
+    blended *= a
+    blended += under  # (1 − a)·base + a·colour, a convex combination: stays within 0..255
+    out[shown] = np.rint(blended, out=blended).astype(np.uint8)
+    return out

@@ -7,7 +7,7 @@ from typing import Any
 
 import numpy as np
 
-from vidxai.video import validate_frames
+from vidxai.video.write import frames_view
 from vidxai.viz.colormap import colorize, composite
 from vidxai.viz.mapping import FrameMaps
 from vidxai.viz.options import VizOptions
@@ -25,10 +25,11 @@ MAX_UPSCALED = 1024
 
 
 def as_frames(frames: Any) -> np.ndarray:
-    """T×H×W×3 uint8 frames from an array or a ``vidxai.video.Video``."""
+    """T×H×W×3 uint8 frames from an array or a ``vidxai.video.Video`` (no copy of a
+    uint8 RGB array: overlays only read the frames)."""
     if hasattr(frames, "frames") and hasattr(frames, "fps"):
         frames = frames.frames
-    return validate_frames(frames)
+    return frames_view(frames)
 
 
 def upscale_factor(height: int, width: int, min_size: int | None) -> int:
