@@ -18,6 +18,7 @@ Tiny configurations get one untimed warm-up call per method; full-size ones do n
 have warmed the process up, and each full-size call takes many seconds).
 
 Run:  OMP_NUM_THREADS=2 python benchmarks/relevance.py [--only tiny|full] [--repeats R]
+      [--models r3d_18 timesformer …]
       python benchmarks/relevance.py --figure docs/figures/relevance/demo.png
 Prints a Markdown table.
 """
@@ -108,12 +109,12 @@ def bench(
               f"{ratio:.2f}× | {target} | {peak_mib():.0f} |", flush=True)  # fmt: skip
 
 
-def run(regime: str, repeats: int) -> None:
+def run(regime: str, repeats: int, models: tuple[str, ...] = ()) -> None:
     print("| configuration | method | forward s | fwd+bwd s | method s | overhead | target | "
           "peak RSS MiB |")  # fmt: skip
     print("|---|---|---|---|---|---|---|---|")
     for reg, label, name, options, methods in CONFIGS:
-        if regime == "both" or reg == regime:
+        if (regime == "both" or reg == regime) and (not models or name in models):
             tiny = reg == "tiny"  # cheap: more repeats against the noise of a shared machine
             bench(label, name, options, methods, max(repeats, 5) if tiny else repeats, warm=tiny)
 
@@ -146,6 +147,7 @@ def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--only", choices=("tiny", "full", "both"), default="both")
     parser.add_argument("--repeats", type=int, default=2)
+    parser.add_argument("--models", nargs="*", default=(), help="only these zoo models")
     parser.add_argument("--figure", help="write the README figure to this PNG and stop")
     args = parser.parse_args()
     warnings.simplefilter("ignore")
@@ -153,7 +155,7 @@ def main() -> None:
         figure(args.figure)
         return
     print(f"torch threads: {torch.get_num_threads()}")
-    run(args.only, args.repeats)
+    run(args.only, args.repeats, tuple(args.models))
 
 
 if __name__ == "__main__":
