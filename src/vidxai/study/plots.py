@@ -30,7 +30,7 @@ def score_plots(summary: dict[str, Any]) -> dict[str, str]:
             if not rows:
                 continue
             values = {
-                " · ".join(str(r[c]) for c in by): {
+                "\n".join(str(r[c]) for c in by): {
                     "mean": r["mean"],
                     "low": r["low"] if r["low"] is not None else r["mean"],
                     "high": r["high"] if r["high"] is not None else r["mean"],
