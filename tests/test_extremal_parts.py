@@ -355,6 +355,17 @@ def test_core_loss_equals_sorting_reference():
         torch.testing.assert_close(ours[i], ref)
 
 
+def test_core_responses_are_the_strided_convolution_and_differentiable():
+    gen = torch.Generator().manual_seed(12)
+    for spec, shape in ((CoreSpec(8, 11), (9, 134, 134)), (CoreSpec(3, 4, "cylinder"), (5, 13, 9))):
+        loss = CoreLoss(spec, shape, [0.1])
+        loss.kernel = loss.kernel.double()
+        m = torch.rand(2, *shape, generator=gen, dtype=torch.float64)
+        conv = F.conv3d(m.unsqueeze(1), loss.kernel[None, None], stride=(1, spec.size, spec.size))
+        torch.testing.assert_close(loss.responses(m), conv.reshape(2, -1) / loss.kernel_sum)
+    assert torch.autograd.gradcheck(loss.responses, (m.requires_grad_(),))
+
+
 # ------------------------------------------------------------------ parameters
 
 

@@ -29,7 +29,6 @@ from typing import Any, Literal
 
 import numpy as np
 import torch
-import torch.nn.functional as F
 from torch import Tensor
 
 from vidxai.extremal._compile import Backend, run
@@ -227,10 +226,25 @@ class CoreLoss:
         self.top_k = [min(spec.top_k(a, padded_shape), self.num_responses) for a in areas]
 
     def responses(self, padded: Tensor) -> Tensor:
-        """``A×T×Hp×Wp`` → ``A×R`` normalised kernel responses in [0, 1]."""
-        s = self.spec.size
-        c = F.conv3d(padded.unsqueeze(1), self.kernel[None, None], stride=(1, s, s))
-        return c.reshape(padded.shape[0], -1) / self.kernel_sum
+        """``A×T×Hp×Wp`` → ``A×R`` normalised kernel responses in [0, 1], ordered as the
+        ``(T − K_t + 1)×⌊Hp/s⌋×⌊Wp/s⌋`` output of the strided 3D convolution.
+
+        The spatial stride equals the kernel's size, so the ``s×s`` tiles do not overlap: one
+        matrix product projects every tile of every frame onto the ``K_t`` kernel slices, and
+        each response sums ``K_t`` projections of consecutive frames (several times faster on
+        a CPU than the strided single-channel ``conv3d``, forward and backward).
+        """
+        s, kt = self.spec.size, self.spec.num_keyframes
+        a, t, hp, wp = padded.shape
+        ny, nx = (hp - s) // s + 1, (wp - s) // s + 1
+        tiles = padded[:, :, : ny * s, : nx * s].reshape(a, t, ny, s, nx, s)
+        tiles = tiles.permute(0, 1, 2, 4, 3, 5).reshape(a, t, ny, nx, s * s)
+        proj = tiles @ self.kernel.reshape(kt, s * s).t()  # A×T×ny×nx×K_t
+        nt = t - kt + 1
+        c = proj[:, :nt, :, :, 0]
+        for k in range(1, kt):
+            c = c + proj[:, k : k + nt, :, :, k]
+        return c.reshape(a, -1) / self.kernel_sum
 
     def __call__(self, padded: Tensor, tie: Tensor) -> Tensor:
         """Core loss of each mask: ``A×T×Hp×Wp`` and ``R`` tie-breaking integers → ``A``."""
