@@ -14,7 +14,7 @@ import vidxai.api as api
 from vidxai.cam.layers import capture_outputs
 from vidxai.cam.layout import coerce_layout, infer_layout, to_volume
 from vidxai.core.hooks import count_hooks
-from vidxai.core.registry import list_methods
+from vidxai.core.registry import get_method, list_methods
 from vidxai.errors import UnsupportedModelError
 from vidxai.models.zoo import load_model
 
@@ -59,7 +59,7 @@ def test_every_gradient_and_cam_method_runs(models, name):
     model = models[name]
     clip = torch.rand(3, 4, 32, 32, generator=torch.Generator().manual_seed(1))
     for method in _methods():
-        params = FAST.get(method, {})
+        params = {**get_method(method).quick_params, **FAST.get(method, {})}
         if method in NEEDS_GAP_LINEAR and name in ("videomae", "timesformer"):
             with pytest.raises(UnsupportedModelError):
                 api.explain(model, clip, method=method, progress=False, **params)

@@ -67,7 +67,7 @@ def test_unknown_method_suggests_close_name() -> None:
 
 def test_listing_contains_saliency_with_params() -> None:
     spec = next(s for s in list_methods() if s.name == "saliency")
-    assert [i.name for i in spec.param_info()] == ["polarity"]
+    assert [i.name for i in spec.param_info()] == ["polarity", "channel_reduction"]
     assert spec.param_info()[0].default == "absolute"
 
 

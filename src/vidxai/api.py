@@ -10,7 +10,7 @@ from torch import nn
 
 from vidxai.core.context import ExplainContext
 from vidxai.core.explanation import Explanation
-from vidxai.core.registry import MethodOutput, MethodSpec, get_method
+from vidxai.core.registry import LOGIT_FAMILIES, MethodOutput, MethodSpec, get_method
 from vidxai.core.scorer import Scorer
 from vidxai.core.timing import Stopwatch
 from vidxai.errors import ParameterError, VidxaiError
@@ -70,7 +70,9 @@ def explain(
             and pytorch-grad-cam), the probability for removal and extremal methods (REVEX,
             STEP). The Explanation records the behaviour used.
         **params: the method's parameters (see ``vidxai methods``). ``layer=`` may be a dotted
-            name or an ``nn.Module`` of the model.
+            name or an ``nn.Module`` of the model. Gradient, CAM and relevance methods also take
+            ``selective=True`` (or a dict of :class:`~vidxai.postprocess.SelectiveParams`
+            fields): selective relevance, keeping the map where the clip changes in time.
 
     Returns:
         An :class:`Explanation` whose ``attribution`` is ``T×H×W`` in model-input space (a list
@@ -89,6 +91,7 @@ def explain(
     spec = get_method(method)
     classifier = resolve_model(model)
     params = _resolve_layer(params, classifier)
+    selective, params = _selective_option(spec, params)
     method_params = spec.parse_params(params)
     seed = check_seed(seed)
     videos, is_batch = split_videos(video)
@@ -108,7 +111,53 @@ def explain(
                 _run_one(spec, method_params, session, i, seed, progress)
                 for i in range(session.n_clips)
             ]
+        if selective is not None:
+            _apply_selective(explanations, session, selective)
     return explanations if is_batch else explanations[0]
+
+
+def _selective_option(spec: MethodSpec, params: dict[str, Any]) -> tuple[Any, dict[str, Any]]:
+    """Pop ``selective=`` (gradient, CAM and relevance methods): None, or SelectiveParams.
+
+    Accepts ``True`` / ``False``, a mapping of :class:`~vidxai.postprocess.SelectiveParams`
+    fields, or (from the CLI) ``"true"``, ``"false"``, ``"threshold"``, ``"weight"``.
+    """
+    if "selective" not in params:
+        return None, params
+    rest = {k: v for k, v in params.items() if k != "selective"}
+    value = params["selective"]
+    if spec.family not in LOGIT_FAMILIES:
+        raise ParameterError(
+            f"selective= post-processes gradient, CAM and relevance maps; {spec.name!r} is a "
+            f"{spec.family} method"
+        )
+    from vidxai.postprocess.selective import SelectiveParams
+
+    if isinstance(value, str):
+        word = value.strip().lower()
+        if word in ("false", "0", "no", "none", ""):
+            return None, rest
+        value = {} if word in ("true", "1", "yes") else {"mode": word}
+    if value is False or value is None:
+        return None, rest
+    if value is True:
+        value = {}
+    if not isinstance(value, dict):
+        raise ParameterError(f"selective must be True, False or a dict of options, got {value!r}")
+    try:
+        return SelectiveParams(**value), rest
+    except TypeError as exc:
+        raise ParameterError(f"selective: {exc}") from exc
+
+
+def _apply_selective(explanations: list[Explanation], session: Session, options: Any) -> None:
+    """Keep each map's relevance where its clip changes in time (Hiley et al.)."""
+    from vidxai.postprocess.selective import apply_selective
+
+    for i, exp in enumerate(explanations):
+        x = session.x[i : i + 1].detach()
+        exp.attribution = apply_selective(x, exp.attribution[None].to(x.device), options)[0]
+        exp.params["selective"] = dataclasses.asdict(options)
 
 
 def _resolve_layer(params: dict[str, Any], classifier: Any) -> dict[str, Any]:

@@ -48,6 +48,10 @@ class MethodOutput:
     extras: dict[str, Any] = field(default_factory=dict)
 
 
+MethodFn = Callable[..., "MethodOutput | list[MethodOutput]"]
+"""A method: ``fn(ctx, params)`` → one output, or one per clip for a batched method."""
+
+
 @dataclass(frozen=True)
 class ParamInfo:
     """One parameter of a method, for listings and the CLI."""
@@ -63,7 +67,7 @@ class MethodSpec:
     """A registered method: its name, family, parameters and implementation."""
 
     name: str
-    fn: Callable[..., MethodOutput]
+    fn: MethodFn
     params: type
     family: str
     description: str
@@ -141,7 +145,7 @@ def register_method(
     demo_params: dict[str, Any] | None = None,
     batched: bool = False,
     default_behaviour: str | None = None,
-) -> Callable[[Callable[..., MethodOutput]], Callable[..., MethodOutput]]:
+) -> Callable[[MethodFn], MethodFn]:
     """Decorator registering ``fn(ctx, params) -> MethodOutput`` under ``name``.
 
     Args:
@@ -157,7 +161,7 @@ def register_method(
     if not dataclasses.is_dataclass(params):
         raise TypeError(f"params of method {name!r} must be a dataclass")
 
-    def decorate(fn: Callable[..., MethodOutput]) -> Callable[..., MethodOutput]:
+    def decorate(fn: MethodFn) -> MethodFn:
         if name in _REGISTRY and _REGISTRY[name].fn is not fn:
             raise ValueError(f"Method {name!r} is already registered")
         _REGISTRY[name] = MethodSpec(

@@ -52,9 +52,11 @@ def _raw(ctx: ExplainContext, params: GradXInputParams, inputs: Tensor) -> Tenso
     "grad_x_input",
     params=GradXInputParams,
     family="gradient",
+    batched=True,
     description="Gradient × input x·∂f/∂x, summed over channels (first-order Taylor terms).",
 )
-def grad_x_input(ctx: ExplainContext, params: GradXInputParams) -> MethodOutput:
-    """One forward + backward pass; ``T×H×W`` map (channel reduction and polarity)."""
+def grad_x_input(ctx: ExplainContext, params: GradXInputParams) -> list[MethodOutput]:
+    """One forward + backward pass for all clips; per clip a ``T×H×W`` map."""
     raw = grad_x_input_raw(ctx, ctx.x)
-    return MethodOutput(reduce_channels(raw, params.polarity, params.channel_reduction)[0])
+    maps = reduce_channels(raw, params.polarity, params.channel_reduction)
+    return [MethodOutput(m) for m in maps]

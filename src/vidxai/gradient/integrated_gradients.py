@@ -86,22 +86,37 @@ def _raw(ctx: ExplainContext, params: IntegratedGradientsParams, inputs: Tensor)
     "integrated_gradients",
     params=IntegratedGradientsParams,
     family="gradient",
+    batched=True,
     description="Integrated gradients along the straight path from a baseline (batched).",
     quick_params={"n_steps": 8},
 )
-def integrated_gradients(ctx: ExplainContext, params: IntegratedGradientsParams) -> MethodOutput:
-    """``n_steps`` forward + backward passes (batched) and 2 forward passes for the gap check."""
+def integrated_gradients(
+    ctx: ExplainContext, params: IntegratedGradientsParams
+) -> list[MethodOutput]:
+    """``n_steps`` forward + backward passes per clip (batched, all clips together) and 2 forward
+    passes per clip for the completeness check; one output per clip."""
+    n = ctx.n_clips
     baseline = make_baseline(ctx, params.baseline, params.blur_sigma)
     raw = integrated_gradients_raw(ctx, ctx.x, baseline, params.n_steps, params.rule)
-    ends = torch.cat([ctx.x, baseline])
-    f_x, f_b = ctx.scorer.run(2, lambda a, b: ends[a:b], desc="integrated_gradients").tolist()
-    delta = f_x - f_b
-    gap = float(raw.double().sum()) - delta
-    extras = {
-        "completeness_gap": gap,
-        "relative_completeness_gap": abs(gap) / abs(delta) if delta != 0 else float("inf"),
-        "score": f_x,
-        "baseline_score": f_b,
-    }
+    ends = torch.cat([ctx.x, baseline.expand_as(ctx.x)])  # N intact clips, then N baselines
+    rows = torch.arange(2 * n, device=ctx.x.device) % n
+    values = ctx.engine.scores(
+        2 * n,
+        lambda a, b: ends[a:b],
+        lambda out, a, b: ctx.clip_score(out, rows[a:b]),
+        desc="integrated_gradients",
+    )
     reduced = reduce_channels(raw, params.polarity, params.channel_reduction)
-    return MethodOutput(reduced[0], extras)
+    outputs = []
+    for i in range(n):
+        f_x, f_b = float(values[i]), float(values[n + i])
+        delta = f_x - f_b
+        gap = float(raw[i].double().sum()) - delta
+        extras = {
+            "completeness_gap": gap,
+            "relative_completeness_gap": abs(gap) / abs(delta) if delta != 0 else float("inf"),
+            "score": f_x,
+            "baseline_score": f_b,
+        }
+        outputs.append(MethodOutput(reduced[i], extras))
+    return outputs

@@ -64,12 +64,19 @@ def path_gradients(
         alphas: ``S`` path positions in [0, 1] (default ``[1]``).
         weights: ``S`` weights of the points (default all 1).
         clips: ``K`` long, the clip of ``ctx.x`` each input belongs to (its target is used);
-            None: every input is scored against ``ctx.target``.
+            None: every input against ``ctx.target`` for one clip, or — when ``ctx`` holds
+            ``N > 1`` clips and ``K = N`` — input ``k`` against clip ``k``'s target.
 
     Returns:
         ``K×C×T×H×W``: ``Σ_i w_i·∇f(b + α_i·(x_k − b))`` for each k.
     """
     dtype, device = inputs.dtype, inputs.device
+    if clips is None and ctx.n_clips > 1:
+        if inputs.shape[0] != ctx.n_clips:
+            raise ValueError(
+                "path_gradients on several clips needs clips= (the clip of each input)"
+            )
+        clips = torch.arange(ctx.n_clips, device=device)
     plain = baseline is None and alphas is None and weights is None  # ∇f at the inputs
     alphas = torch.ones(1) if alphas is None else alphas
     weights = torch.ones_like(alphas) if weights is None else weights

@@ -52,9 +52,12 @@ def saliency_raw(ctx: ExplainContext, params: SaliencyParams, inputs: Tensor) ->
     "saliency",
     params=SaliencyParams,
     family="gradient",
+    batched=True,
     description="Plain input gradients |∂f/∂x|, max over channels (Simonyan et al. 2014).",
 )
-def saliency(ctx: ExplainContext, params: SaliencyParams) -> MethodOutput:
-    """One forward + backward pass; returns the ``T×H×W`` channel-reduced input gradient."""
+def saliency(ctx: ExplainContext, params: SaliencyParams) -> list[MethodOutput]:
+    """One forward + backward pass for all clips; per clip the ``T×H×W`` channel-reduced input
+    gradient."""
     grad = saliency_raw(ctx, params, ctx.x)
-    return MethodOutput(reduce_channels(grad, params.polarity, str(params.channel_reduction))[0])
+    maps = reduce_channels(grad, params.polarity, str(params.channel_reduction))
+    return [MethodOutput(m) for m in maps]
