@@ -264,3 +264,10 @@ def test_a_batch_of_clips_gives_each_clips_own_map(method):
     for single, e in zip(batch, maps):
         alone = vidxai.explain(model, single, method=method, progress=False)
         torch.testing.assert_close(e.attribution, alone.attribution)
+
+
+def test_joint_space_time_timesformer_has_one_joint_attention_per_layer():
+    model = tiny("timesformer", attention_type="joint_space_time")
+    e = vidxai.explain(model, clip(6), method="transformer_relevance", progress=False)
+    assert e.extras["layers"] == TINY["num_hidden_layers"]
+    assert e.attribution.shape == (T, S, S) and torch.isfinite(e.attribution).all()
