@@ -14,7 +14,7 @@ from pathlib import Path
 import httpx
 import pytest
 
-from study_support import Server, non_blank, shared_run
+from study_support import Server, non_blank, shared_run, study_names
 from vidxai.study import create_study
 
 CHROMIUM = "/usr/bin/chromium"
@@ -58,6 +58,19 @@ def _wait_for_videos(page, timeout: float = 30.0) -> None:
     raise AssertionError(f"the videos did not load: readyState {states}")
 
 
+def _responses_text(responses: list) -> str:
+    """URL, headers and body of every response (bodies of streamed media may be unavailable)."""
+    parts = []
+    for r in responses:
+        try:
+            body = r.body().decode("latin-1")
+        except Exception:  # a media range request the browser did not keep
+            body = ""
+        parts.append(f"{r.url} {r.headers} {body}")
+    responses.clear()
+    return "\n".join(parts)
+
+
 def test_a_whole_rater_session_and_the_admin_page(tmp_path, tmp_path_factory, artefacts):
     playwright = pytest.importorskip("playwright.sync_api")
     expect = playwright.expect
@@ -70,12 +83,15 @@ def test_a_whole_rater_session_and_the_admin_page(tmp_path, tmp_path_factory, ar
     api = f"{server.base}/api/r/{rater.token}"
     try:
         order = [it["id"] for it in httpx.get(f"{api}/items").json()["items"]]
+        seen: list = []
+        texts: list[str] = []
         with playwright.sync_playwright() as p:
             browser = p.chromium.launch(executable_path=CHROMIUM, args=ARGS)
             try:
                 # --- first visit: rate two items, go back, change the second answer
                 context = browser.new_context(viewport={"width": 1100, "height": 900})
                 page = context.new_page()
+                page.on("response", lambda r: seen.append(r))
                 page.goto(link)
                 expect(page.locator("#class-name")).not_to_have_text("")
                 assert page.text_content("header").count("Ann <i>") == 1  # shown as text
@@ -94,6 +110,7 @@ def test_a_whole_rater_session_and_the_admin_page(tmp_path, tmp_path_factory, ar
                 assert page.get_attribute("button[data-score='-1']", "aria-pressed") == "true"
                 page.click("button[data-score='2']")
                 expect(page.locator("#position")).to_have_text("Item 3 of 6")
+                texts.append(_responses_text(seen))
                 context.close()  # the rater closes the browser
 
                 own = {r["item"]: r["score"] for r in httpx.get(f"{api}/ratings").json()["ratings"]}
@@ -102,6 +119,7 @@ def test_a_whole_rater_session_and_the_admin_page(tmp_path, tmp_path_factory, ar
                 # --- second visit: resume at the next unrated item, rate the rest, finish
                 context = browser.new_context(viewport={"width": 1100, "height": 900})
                 page = context.new_page()
+                page.on("response", lambda r: seen.append(r))
                 page.goto(link)
                 expect(page.locator("#position")).to_have_text("Item 3 of 6")
                 assert page.text_content("#progress-text") == "2 of 6 rated"
@@ -111,6 +129,12 @@ def test_a_whole_rater_session_and_the_admin_page(tmp_path, tmp_path_factory, ar
                 assert page.is_visible("#finish-panel")
                 page.click("#finish")
                 page.wait_for_selector("#done", state="visible")
+                # blind: no response the browser got names a method, model or dataset
+                texts.append(_responses_text(seen))
+                text = "\n".join(texts).lower()
+                assert text.count("/media/") >= 4 and text.count("/api/r/") >= 6
+                for name in study_names():
+                    assert name.lower() not in text, name
                 context.close()
 
                 own = {r["item"]: r["score"] for r in httpx.get(f"{api}/ratings").json()["ratings"]}

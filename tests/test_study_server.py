@@ -6,6 +6,8 @@ rating, and after a restart every rater resumes at their next unrated item."""
 from __future__ import annotations
 
 import random
+import socket
+import subprocess
 import threading
 import time
 
@@ -155,8 +157,30 @@ def test_load_then_sigkill_mid_study_and_resume(source, db_url, monkeypatch):
         restarted.stop()
 
 
-def test_serve_binds_to_loopback_by_default():
+def _outside_address() -> str | None:
+    """A non-loopback IPv4 address of this machine, if it has one."""
+    try:
+        out = subprocess.run(["hostname", "-I"], capture_output=True, text=True, timeout=5).stdout
+    except (OSError, subprocess.SubprocessError):
+        return None
+    return next((a for a in out.split() if "." in a and not a.startswith("127.")), None)
+
+
+def test_serve_binds_to_loopback_only_by_default(tmp_path, source, monkeypatch):
     from vidxai.cli.study import serve
 
-    host = next(p for p in serve.params if p.name == "host")
-    assert host.default == "127.0.0.1"
+    assert next(p for p in serve.params if p.name == "host").default == "127.0.0.1"
+    outside = _outside_address()
+    if outside is None:
+        pytest.skip("this machine has no non-loopback address to try")
+    url = f"sqlite:///{tmp_path / 'study.db'}"
+    with cheap_rendering(monkeypatch):
+        create_study(source, url, raters=1, items=2, progress=False)
+    server = Server(url).start()
+    try:
+        assert httpx.get(f"{server.base}/").status_code == 200
+        with socket.socket() as s:
+            s.settimeout(2.0)
+            assert s.connect_ex((outside, server.port)) != 0  # not reachable from outside
+    finally:
+        server.stop()
