@@ -89,3 +89,30 @@ def test_composite_gray_background_and_dimming():
 def test_composite_shape_mismatch():
     with pytest.raises(InvalidInputError):
         composite(np.zeros((2, 2, 3), np.uint8), np.zeros((2, 3, 4), np.uint8))
+
+
+@pytest.mark.parametrize(
+    "options",
+    [
+        VizOptions(),
+        VizOptions(polarity="signed"),
+        VizOptions(alpha=0.9, colormap="viridis"),
+        VizOptions(background="color"),  # the two-step path
+        VizOptions(alpha_mode="constant", dim=0.3),
+    ],
+)
+def test_shade_equals_composite_of_colorize(options):
+    from vidxai.viz.colormap import shade
+
+    rng = np.random.default_rng(4)
+    frame = rng.integers(0, 256, size=(2, 17, 23, 3), dtype=np.uint8)
+    values = rng.random((2, 17, 23)).astype(np.float32)
+    values[:, :5] = 0.0
+    if options.signed:
+        values = values * 2 - 1
+    expected = composite(frame, colorize(values, options), options)
+    np.testing.assert_array_equal(shade(frame, values, options), expected)
+    # unshown pixels are the grey (or original) video itself
+    if options.background == "gray" and options.dim == 0 and not options.signed:
+        luma = frame.astype(np.float64) @ np.array([0.299, 0.587, 0.114])
+        np.testing.assert_allclose(expected[:, :5, :, 0], np.rint(luma[:, :5]), atol=1)

@@ -25,6 +25,8 @@ __all__ = [
     "composite",
     "default_colormap",
     "get_colormap",
+    "gray",
+    "shade",
 ]
 
 
@@ -54,6 +56,65 @@ def _lut(name: str, signed: bool, alpha: float, magnitude: bool) -> np.ndarray:
     return lut
 
 
+def _index(values: np.ndarray, options: VizOptions) -> np.ndarray:
+    """LUT entry of each display value (uint16; values outside the range are clipped)."""
+    half = (LUT_SIZE - 1) / 2.0
+    if options.signed:  # index = (v + 1)·half
+        position = np.clip(values, -1.0, 1.0) * np.float32(half) + np.float32(half)
+    else:
+        position = np.clip(values, 0.0, 1.0) * np.float32(LUT_SIZE - 1)
+    return np.rint(position, out=position).astype(np.uint16)  # LUT_SIZE < 2**16
+
+
+def gray(frames: np.ndarray) -> np.ndarray:
+    """Rec. 601 luma of ...×3 uint8 frames, rounded to uint8 (the grey background)."""
+    luma = frames.astype(np.float32) @ np.array([0.299, 0.587, 0.114], dtype=np.float32)
+    return np.rint(luma, out=luma).astype(np.uint8)
+
+
+def _blend(under: np.ndarray, colour: np.ndarray, alpha: np.ndarray) -> np.ndarray:
+    """``rint(under + (colour − under)·alpha/255)`` in float32 (the one blending formula)."""
+    a = alpha.astype(np.float32)
+    a *= np.float32(1.0 / 255.0)
+    blended = colour.astype(np.float32)
+    blended -= under
+    blended *= a
+    blended += under  # (1 − a)·base + a·colour, a convex combination: stays within 0..255
+    return np.rint(blended, out=blended).astype(np.uint8)
+
+
+@lru_cache(maxsize=8)
+def _gray_table(name: str, signed: bool, alpha: float) -> np.ndarray:
+    """LUT_SIZE×256×3 uint8: the blended colour of every (LUT entry, grey level) pair."""
+    lut = _lut(name, signed, alpha, True)
+    levels = np.arange(256, dtype=np.float32)[None, :, None]
+    colours = np.broadcast_to(lut[:, None, :3], (LUT_SIZE, 256, 3))
+    return _blend(levels, colours, lut[:, None, 3:4])
+
+
+def shade(frame: np.ndarray, values: np.ndarray, options: VizOptions | None = None) -> np.ndarray:
+    """``composite(frame, colorize(values, options), options)`` in one step (same pixels).
+
+    With the default grey background, magnitude opacity and no dimming, every output pixel is
+    looked up in a table of (colour entry × grey level) blends — one gather per pixel instead
+    of float arithmetic on the whole frame; other options take the two-step path.
+
+    Args:
+        frame: H×W×3 uint8 (or a stack ...×H×W×3).
+        values: display values of the same leading shape (see :func:`colorize`).
+    """
+    options = options if options is not None else VizOptions()
+    if options.background != "gray" or options.dim > 0 or options.alpha_mode != "magnitude":
+        return composite(frame, colorize(values, options), options)
+    values = np.asarray(values, dtype=np.float32)
+    if frame.shape[:-1] != values.shape or frame.shape[-1] != 3:
+        raise InvalidInputError(f"shade: frame {frame.shape} and map {values.shape} do not match")
+    if not np.all(np.isfinite(values)):
+        raise InvalidInputError("colorize: the map contains NaN or infinite values")
+    table = _gray_table(default_colormap(options), options.signed, float(options.alpha))
+    return table[_index(values, options), gray(frame)]
+
+
 def colorize(prepared: np.ndarray, options: VizOptions | None = None) -> np.ndarray:
     """Map a prepared map onto RGBA colours.
 
@@ -76,13 +137,7 @@ def colorize(prepared: np.ndarray, options: VizOptions | None = None) -> np.ndar
         raise InvalidInputError("colorize: the map contains NaN or infinite values")
     magnitude = options.alpha_mode == "magnitude"
     lut = _lut(default_colormap(options), options.signed, float(options.alpha), magnitude)
-    half = (LUT_SIZE - 1) / 2.0
-    if options.signed:  # index = (v + 1)·half
-        position = np.clip(values, -1.0, 1.0) * np.float32(half) + np.float32(half)
-    else:
-        position = np.clip(values, 0.0, 1.0) * np.float32(LUT_SIZE - 1)
-    index = np.rint(position, out=position).astype(np.uint16)  # LUT_SIZE < 2**16
-    out = lut[index]
+    out = lut[_index(values, options)]
     if not magnitude:
         shown = values != 0 if options.signed else values > 0  # after clipping to [0, 1]
         out[..., 3][~shown] = 0
@@ -110,25 +165,18 @@ def composite(
     alpha = rgba[..., 3]
     shown = alpha > 0  # only these pixels are blended; the rest is the background itself
     if options.background == "gray":
-        base = frames.astype(np.float32) @ np.array([0.299, 0.587, 0.114], dtype=np.float32)
+        base = gray(frames).astype(np.float32)
         if options.dim > 0:
             base *= np.float32(1.0 - options.dim)
         out = np.empty(frames.shape, dtype=np.uint8)
         out[...] = np.rint(base).astype(np.uint8)[..., None]
         under = base[shown][:, None]
+    elif options.dim > 0:
+        base = frames.astype(np.float32) * np.float32(1.0 - options.dim)
+        out = np.rint(base).astype(np.uint8)
+        under = base[shown]
     else:
-        if options.dim > 0:
-            base = frames.astype(np.float32) * np.float32(1.0 - options.dim)
-            out = np.rint(base).astype(np.uint8)
-            under = base[shown]
-        else:
-            out = frames.copy()
-            under = frames[shown].astype(np.float32)
-    a = alpha[shown].astype(np.float32)[:, None]
-    a *= np.float32(1.0 / 255.0)
-    blended = rgba[..., :3][shown].astype(np.float32)
-    blended -= under
-    blended *= a
-    blended += under  # (1 − a)·base + a·colour, a convex combination: stays within 0..255
-    out[shown] = np.rint(blended, out=blended).astype(np.uint8)
+        out = frames.copy()
+        under = frames[shown].astype(np.float32)
+    out[shown] = _blend(under, rgba[..., :3][shown], alpha[shown][:, None])
     return out

@@ -8,7 +8,7 @@ from typing import Any
 import numpy as np
 
 from vidxai.video.write import frames_view
-from vidxai.viz.colormap import colorize, composite
+from vidxai.viz.colormap import shade
 from vidxai.viz.mapping import FrameMaps
 from vidxai.viz.options import VizOptions
 from vidxai.viz.strips import (
@@ -77,7 +77,7 @@ def iter_overlay(
     )
     gap = np.full((h0, SIDE_GAP, 3), 255, dtype=np.uint8)
     for t in range(t0):
-        picture = composite(video[t], colorize(maps.frame(t), options), options)
+        picture = shade(video[t], maps.frame(t), options)
         if side_by_side:
             picture = np.concatenate([video[t], gap, picture], axis=1)
         parts = [_enlarge(picture, factor)]
