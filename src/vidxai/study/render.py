@@ -44,8 +44,9 @@ class Media:
 
 def _enlarge(frames: np.ndarray) -> np.ndarray:
     """Nearest-neighbour enlargement by a whole factor so the short side reaches MIN_SIDE."""
-    side = min(frames.shape[1:3])
-    factor = max(1, -(-MIN_SIDE // side)) if side < MIN_SIDE else 1
+    from vidxai.viz.overlay import upscale_factor
+
+    factor = upscale_factor(int(frames.shape[1]), int(frames.shape[2]), MIN_SIDE)
     if factor == 1:
         return frames
     return frames.repeat(factor, axis=1).repeat(factor, axis=2)
