@@ -401,3 +401,18 @@ def test_many_items_from_a_folder_of_explanations(tmp_path, run_dir, monkeypatch
     listing = client.get(f"/api/r/{invites.raters[0].token}/items").json()
     assert listing["progress"] == {"done": 0, "total": 5}
     assert {it["class_name"] for it in listing["items"]} <= {"left", "right", "up", "down"}
+
+
+def test_media_and_internals_are_not_exposed(study):
+    client, invites, _ = study
+    item = client.get(f"/api/r/{invites.raters[0].token}/next").json()["item"]
+    assert client.get(item["video_url"]).headers["content-type"] == "video/mp4"
+    gif = client.get(item["video_url"].replace(".mp4", ".gif"))
+    assert gif.headers["content-type"] == "image/gif"
+    for path in ("/media/ffffffffffffffffffffffff.mp4", "/media/colorbar.png", "/media/../x"):
+        assert client.get(path).status_code == 404
+    for path in ("/docs", "/redoc", "/openapi.json"):
+        assert client.get(path).status_code == 404
+    page = client.get(f"/r/{invites.raters[0].token}")
+    assert "script-src 'self'" in page.headers["content-security-policy"]
+    assert page.headers["referrer-policy"] == "no-referrer"
