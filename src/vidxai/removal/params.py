@@ -3,10 +3,12 @@
 from __future__ import annotations
 
 from dataclasses import dataclass
+from typing import Literal
 
 from torch import Tensor
 
 from vidxai.errors import ParameterError
+from vidxai.removal.budget import DEFAULT_MAX_SAMPLES, DEFAULT_TOLERANCE, AutoBudget
 from vidxai.removal.remove import check_removal_spec
 from vidxai.removal.segment import SEGMENTATIONS, SegmentationName, Segmenter, make_segmenter
 
@@ -80,5 +82,41 @@ class RemovalFields:
 
 
 def check_samples(n_samples: int) -> None:
-    """ParameterError unless ``n_samples`` is a positive integer."""
+    """ParameterError unless ``n_samples`` is a positive integer (or ``"auto"`` where allowed)."""
+    if n_samples == "auto":
+        raise ParameterError("n_samples='auto' is not available here; give a positive integer")
     _check_positive_int("n_samples", n_samples)
+
+
+@dataclass(frozen=True)
+class BudgetFields:
+    """Sample budget of the random samplers.
+
+    Attributes:
+        n_samples: forward passes, or ``"auto"``: draw in rounds (each one engine call) until
+            the RMS standard error relative to the map's range is ≤ ``tolerance``, or
+            ``max_samples`` passes were spent. The explanation's extras report
+            ``n_samples_used`` and ``relative_standard_error``.
+        tolerance: stopping tolerance of ``"auto"`` (default 0.05).
+        max_samples: most passes of ``"auto"`` (default 4000).
+    """
+
+    n_samples: int | Literal["auto"] = 1000
+    tolerance: float = DEFAULT_TOLERANCE
+    max_samples: int = DEFAULT_MAX_SAMPLES
+
+    def __post_init__(self) -> None:
+        if self.n_samples != "auto":
+            check_samples(self.n_samples)  # type: ignore[arg-type]
+        self.budget()  # validates tolerance / max_samples
+
+    def budget(self) -> AutoBudget | None:
+        """The rounds' stopping rule with ``n_samples="auto"``, else None."""
+        if self.n_samples != "auto":
+            return None
+        return AutoBudget(self.tolerance, self.max_samples)
+
+    @property
+    def rows(self) -> int:
+        """Rows the sampler draws: ``n_samples``, or ``max_samples`` with ``"auto"``."""
+        return self.max_samples if self.n_samples == "auto" else int(self.n_samples)

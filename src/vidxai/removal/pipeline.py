@@ -7,12 +7,16 @@ Every preset is a :class:`Pipeline` value; :func:`run_pipeline` is the only code
 from __future__ import annotations
 
 import math
+from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any, Literal
+
+from torch import Tensor
 
 from vidxai.core.context import ExplainContext
 from vidxai.core.registry import MethodOutput
 from vidxai.errors import ParameterError
+from vidxai.removal.budget import AutoBudget, relative_standard_error, score_in_rounds
 from vidxai.removal.remove import (
     BoxMasks,
     MaskLayout,
@@ -28,10 +32,12 @@ from vidxai.removal.sample import (
     OneInSampler,
     OneOutSampler,
     Sampler,
+    Samples,
     ShapleySampler,
     SlidingCuboidSampler,
 )
 from vidxai.removal.segment import GridSegmenter, Segmenter, pixel_video
+from vidxai.removal.stages import StageRegistry
 from vidxai.removal.summarize import (
     Difference,
     KernelShapWLS,
@@ -62,6 +68,8 @@ class Pipeline:
         soft_edges: standard deviation (voxels) of a per-frame blur of each mask; 0 = none.
         blur_sigma: standard deviation (voxels) of the ``"blur"`` / ``"blur2d"`` fills.
         name: label of the progress bar.
+        budget: ``n_samples="auto"``: score the sampler's design (of ``budget.max_samples``
+            rows) in rounds until the standard errors are small (None = score every row).
     """
 
     segmenter: Segmenter | None
@@ -72,11 +80,14 @@ class Pipeline:
     soft_edges: float = 0.0
     blur_sigma: float = 8.0
     name: str = "removal"
+    budget: AutoBudget | None = None
 
     def __post_init__(self) -> None:
         check_removal_spec(self.removal)
-        if self.masks not in ("hard", "smooth", "shifted"):
-            raise ParameterError(f"masks must be hard, smooth or shifted, got {self.masks!r}")
+        if self.masks not in MASK_LAYOUTS:
+            raise ParameterError(
+                f"masks must be one of {', '.join(MASK_LAYOUTS.names())}, got {self.masks!r}"
+            )
         if not self.soft_edges >= 0 or not self.blur_sigma >= 0:
             raise ParameterError("soft_edges and blur_sigma must be ≥ 0")
         self._check_composition()
@@ -104,74 +115,164 @@ class Pipeline:
             raise ParameterError("the difference summary needs the one_out or one_in sampler")
 
 
-def _layout(
-    pipeline: Pipeline, ctx: ExplainContext, labels: Any, shape: tuple[int, int, int]
-) -> tuple[int, Any]:
-    """Number of features and a factory ``samples → MaskLayout`` for this pipeline."""
-    if isinstance(pipeline.sampler, SlidingCuboidSampler):
-        return 0, lambda s: BoxMasks(s.boxes, shape)
-    m = int(labels.max()) + 1
-    if pipeline.masks == "hard":
-        return m, lambda s: SegmentMasks(s.z, labels)
+LayoutFactory = Callable[[Samples], MaskLayout]
+#: Mask layouts by ``Pipeline.masks``: ``(pipeline, ctx, labels, (T, H, W)) → (M, factory)``.
+MASK_LAYOUTS: StageRegistry[Callable[..., tuple[int, LayoutFactory]]] = StageRegistry("masks")
+
+
+@MASK_LAYOUTS.register("hard")
+def _hard(pipeline: Pipeline, ctx: ExplainContext, labels: Tensor, shape: tuple) -> tuple:
+    return int(labels.max()) + 1, lambda s: SegmentMasks(s.z, labels)
+
+
+@MASK_LAYOUTS.register("smooth")
+def _smooth(pipeline: Pipeline, ctx: ExplainContext, labels: Tensor, shape: tuple) -> tuple:
     assert isinstance(pipeline.segmenter, GridSegmenter)
     cells = pipeline.segmenter.resolved_cells(shape)
-    if pipeline.masks == "smooth":
-        return math.prod(cells), lambda s: SmoothGridMasks(s.z, cells, shape)
+    return math.prod(cells), lambda s: SmoothGridMasks(s.z, cells, shape)
+
+
+@MASK_LAYOUTS.register("shifted")
+def _shifted(pipeline: Pipeline, ctx: ExplainContext, labels: Tensor, shape: tuple) -> tuple:
+    assert isinstance(pipeline.segmenter, GridSegmenter)
+    cells = pipeline.segmenter.resolved_cells(shape)
     return ShiftedGridMasks.num_features(cells), lambda s: ShiftedGridMasks(
         s.z, cells, shape, ctx.generator
     )
 
 
-def run_pipeline(ctx: ExplainContext, pipeline: Pipeline) -> MethodOutput:
-    """Run one removal-based explanation; every forward pass goes through ``ctx.scorer``.
+def _layout(
+    pipeline: Pipeline, ctx: ExplainContext, labels: Any, shape: tuple[int, int, int]
+) -> tuple[int, LayoutFactory]:
+    """Number of features and a factory ``samples → MaskLayout`` for this pipeline."""
+    if isinstance(pipeline.sampler, SlidingCuboidSampler):  # the sampler defines the features
+        return 0, lambda s: BoxMasks(s.boxes, shape)
+    return MASK_LAYOUTS.get(pipeline.masks)(pipeline, ctx, labels, shape)
 
-    Returns:
-        attribution ``T×H×W`` on ``ctx.device`` and extras: ``segments`` (``T×H×W`` labels,
-        when there is a segmentation), ``n_features``, per-feature ``feature_attribution`` and
-        ``standard_error`` (sampling summaries), and the summary's own extras.
-    """
+
+def _segment(pipeline: Pipeline, ctx: ExplainContext) -> Tensor | None:
+    """Segmentation step: ``T×H×W`` labels of the clip (None without a segmenter)."""
+    if pipeline.segmenter is None:
+        return None
+    with ctx.timer("segmentation"):
+        has_pre = bool(getattr(ctx.classifier, "has_preprocessing", False))
+        return pipeline.segmenter(pixel_video(ctx.x[0], ctx.mean, ctx.std, has_pre))
+
+
+def _renderer(
+    pipeline: Pipeline, ctx: ExplainContext, masks: MaskLayout, labels: Tensor | None
+) -> Renderer:
+    """Removal step: the batch renderer of the perturbed clips."""
     x = ctx.x
-    shape: tuple[int, int, int] = tuple(x.shape[2:])  # type: ignore[assignment]
-    labels = None
-    if pipeline.segmenter is not None:
-        with ctx.timer("segmentation"):
-            has_pre = bool(getattr(ctx.classifier, "has_preprocessing", False))
-            labels = pipeline.segmenter(pixel_video(x[0], ctx.mean, ctx.std, has_pre))
-    num_features, make_layout = _layout(pipeline, ctx, labels, shape)
-    samples = pipeline.sampler(num_features, shape, ctx.generator)
-    masks: MaskLayout = make_layout(samples)
     box_mean = pipeline.removal == "mean" and isinstance(masks, BoxMasks)
     fill = (
         None
         if box_mean
         else make_fill(pipeline.removal, x, ctx.pixel_value, labels, pipeline.blur_sigma)
     )
-    render = Renderer(
+    return Renderer(
         x, fill, masks, pipeline.soft_edges, box_mean, reuse_buffers=x.device.type == "cpu"
     )
-    scores = ctx.scorer.run(samples.n, render, desc=pipeline.name)
-    out = pipeline.summary(SummaryInput(samples, scores, masks, shape, ctx.scorer.batch_size))
+
+
+def _least_rows(samples: Samples) -> int:
+    """Fewest rows a summary can work with: the fixed rows and, for a regression, one random
+    row per feature (plus one)."""
+    need = samples.num_features + 1 if samples.kind == "shapley" else 2
+    return samples.first_random + need
+
+
+@dataclass
+class PreparedRun:
+    """One explanation after the segment, sample and render steps, before scoring.
+
+    Attributes:
+        labels: ``T×H×W`` segment labels (None without a segmentation).
+        samples: the sampler's design (all rows).
+        masks: the mask layout rendering the rows.
+        score: ``(start, stop) → stop − start`` target values of rows ``[start, stop)``
+            (one ``ctx.scorer.run`` call: one engine call).
+        summarize: ``(first rows, their scores) → MethodOutput`` (the summary step).
+    """
+
+    labels: Tensor | None
+    samples: Samples
+    masks: MaskLayout
+    score: Callable[[int, int], Tensor]
+    summarize: Callable[[Samples, Tensor], MethodOutput]
+
+
+def prepare_run(ctx: ExplainContext, pipeline: Pipeline) -> PreparedRun:
+    """Segment → sample → render for ``ctx.x``; scoring and summary are returned as steps."""
+    shape: tuple[int, int, int] = tuple(ctx.x.shape[2:])  # type: ignore[assignment]
+    labels = _segment(pipeline, ctx)
+    num_features, make_layout = _layout(pipeline, ctx, labels, shape)
+    samples = pipeline.sampler(num_features, shape, ctx.generator)
+    masks: MaskLayout = make_layout(samples)
+    render = _renderer(pipeline, ctx, masks, labels)
+
+    def summarize(rows: Samples, scores: Tensor) -> MethodOutput:
+        return pipeline.summary(SummaryInput(rows, scores, masks, shape, ctx.scorer.batch_size))
+
+    def score(start: int, stop: int) -> Tensor:
+        return ctx.scorer.run(
+            stop - start, lambda a, b: render(start + a, start + b), desc=pipeline.name
+        )
+
+    return PreparedRun(labels, samples, masks, score, summarize)
+
+
+def run_pipeline(ctx: ExplainContext, pipeline: Pipeline) -> MethodOutput:
+    """Run one removal-based explanation; every forward pass goes through ``ctx.scorer``.
+
+    Steps: segment → sample → render (masks + fill) → score (``ctx.scorer.run``, one call, or
+    one per round with ``pipeline.budget``) → summarize.
+
+    Returns:
+        attribution ``T×H×W`` on ``ctx.device`` and extras: ``segments`` (``T×H×W`` labels,
+        when there is a segmentation), ``n_features``, ``n_samples_used`` (rows scored),
+        per-feature ``feature_attribution``, ``standard_error`` and
+        ``relative_standard_error`` (sampling summaries; see
+        :func:`~vidxai.removal.budget.relative_standard_error`), ``rounds`` (with a budget),
+        and the summary's own extras.
+    """
+    run = prepare_run(ctx, pipeline)
+    samples = run.samples
+    if pipeline.budget is None or samples.exact or samples.z is None:
+        out = run.summarize(samples, run.score(0, samples.n))
+        out.extras["n_samples_used"] = samples.n
+        if "standard_error" in out.extras:
+            out.extras["relative_standard_error"] = relative_standard_error(out)
+    else:
+        least = _least_rows(samples)
+        out = score_in_rounds(samples, run.score, run.summarize, pipeline.budget, least)
     out.extras["n_features"] = samples.num_features
-    if labels is not None:
-        out.extras["segments"] = labels
+    if run.labels is not None:
+        out.extras["segments"] = run.labels
     return out
 
 
-SUMMARIES = ("ridge", "shapley", "mean", "mean_pixel", "difference", "occluded")
+#: Summary factories by name, called with the keyword options ``p``, ``kernel_width``,
+#: ``alpha`` and ``control`` (each factory takes what it needs).
+SUMMARIES: StageRegistry[Callable[..., Summary]] = StageRegistry("summary")
+SUMMARIES.register("ridge")(lambda **o: LimeRidge(o["kernel_width"], o["alpha"]))
+SUMMARIES.register("shapley")(lambda **o: KernelShapWLS())
+SUMMARIES.register("mean")(
+    lambda **o: MeanWhenKept("none" if o["control"] == "mean" else o["control"], o["p"])
+)
+SUMMARIES.register("mean_pixel")(lambda **o: PixelMean(o["p"], o["control"] == "mean"))
+SUMMARIES.register("difference")(lambda **o: Difference())
+SUMMARIES.register("occluded")(lambda **o: OccludedValue())
 
 
-def make_summary(name: str, *, p: float, kernel_width: float, alpha: float) -> Summary:
-    """Build a summary by name (used by the generic ``removal`` method)."""
+def make_summary(
+    name: str, *, p: float, kernel_width: float, alpha: float, control: str = "none"
+) -> Summary:
+    """Build a summary by its registered name (used by the generic ``removal`` method).
+
+    ``control``: ``none``, ``mean`` (centre the scores: the per-voxel form) or ``regression``
+    (the per-feature mean's control variate).
+    """
     if name not in SUMMARIES:
-        raise ParameterError(f"summary must be one of {', '.join(SUMMARIES)}, got {name!r}")
-    if name == "ridge":
-        return LimeRidge(kernel_width, alpha)
-    if name == "shapley":
-        return KernelShapWLS()
-    if name == "mean":
-        return MeanWhenKept()
-    if name == "mean_pixel":
-        return PixelMean(p)
-    if name == "difference":
-        return Difference()
-    return OccludedValue()
+        raise ParameterError(f"summary must be one of {', '.join(SUMMARIES.names())}, got {name!r}")
+    return SUMMARIES.get(name)(p=p, kernel_width=kernel_width, alpha=alpha, control=control)

@@ -13,7 +13,8 @@ from typing import Literal
 from vidxai.core.context import ExplainContext
 from vidxai.core.registry import MethodOutput, register_method
 from vidxai.errors import ParameterError
-from vidxai.removal.params import RemovalFields, SegmentationFields, check_samples
+from vidxai.removal.budget import AutoBudget
+from vidxai.removal.params import BudgetFields, RemovalFields, SegmentationFields
 from vidxai.removal.pipeline import SUMMARIES, MaskStyle, Pipeline, make_summary, run_pipeline
 from vidxai.removal.sample import (
     BernoulliSampler,
@@ -23,7 +24,10 @@ from vidxai.removal.sample import (
     ShapleySampler,
     SlidingCuboidSampler,
 )
+from vidxai.removal.sample.design import DesignName
+from vidxai.removal.sample.shapley import SizeDistribution
 from vidxai.removal.segment import SegmentationName
+from vidxai.removal.stages import StageRegistry
 from vidxai.removal.summarize import (
     Difference,
     KernelShapWLS,
@@ -44,7 +48,12 @@ class _Segmented(RemovalFields, SegmentationFields):
         RemovalFields.__post_init__(self)
 
     def pipeline(
-        self, sampler: Sampler, summary: Summary, name: str, masks: MaskStyle = "hard"
+        self,
+        sampler: Sampler,
+        summary: Summary,
+        name: str,
+        masks: MaskStyle = "hard",
+        budget: AutoBudget | None = None,
     ) -> Pipeline:
         """A pipeline with these segmentation and removal choices."""
         return Pipeline(
@@ -56,27 +65,44 @@ class _Segmented(RemovalFields, SegmentationFields):
             self.soft_edges,
             self.blur_sigma,
             name,
+            budget,
         )
+
+
+@dataclass(frozen=True)
+class _Sampled(BudgetFields, _Segmented):
+    """Segmentation + removal + sample budget fields (see their classes)."""
+
+    def __post_init__(self) -> None:
+        _Segmented.__post_init__(self)
+        BudgetFields.__post_init__(self)
 
 
 # ----------------------------------------------------------------------------------- 3D LIME
 
 
 @dataclass(frozen=True)
-class Lime3DParams(_Segmented):
+class Lime3DParams(_Sampled):
     """3D LIME: SLIC supervoxels, Bernoulli(p) keep draws, LIME-kernel ridge regression.
 
     Attributes:
-        n_samples: forward passes (row 0 is the intact clip).
+        n_samples: forward passes (row 0 is the intact clip), or ``"auto"`` (see
+            :class:`~vidxai.removal.params.BudgetFields`: ``tolerance``, ``max_samples``).
         p: keep probability of each segment.
         kernel_width: LIME kernel width on the cosine distance (0.25).
         alpha: ridge penalty (1).
+        design: keep draws from ``sobol`` (scrambled Sobol points, default) or ``iid``
+            uniforms (REVEX).
+        antithetic: complementary pairs ``(z, 1 − z)`` (needs ``p = 0.5``; off by default:
+            a pair spends two passes on one direction of the design, which measured worse
+            below M samples). ``design="iid", antithetic=False`` is REVEX's sampler.
     """
 
-    n_samples: int = 1000
     p: float = 0.5
     kernel_width: float = 0.25
     alpha: float = 1.0
+    design: DesignName = "sobol"
+    antithetic: bool = False
 
     def __post_init__(self) -> None:
         super().__post_init__()
@@ -84,9 +110,10 @@ class Lime3DParams(_Segmented):
 
     def build(self) -> Pipeline:
         return self.pipeline(
-            BernoulliSampler(self.n_samples, self.p, include_intact=True),
+            BernoulliSampler(self.rows, self.p, True, self.design, self.antithetic),
             LimeRidge(self.kernel_width, self.alpha),
             "lime3d",
+            budget=self.budget(),
         )
 
 
@@ -106,23 +133,31 @@ def lime3d(ctx: ExplainContext, params: Lime3DParams) -> MethodOutput:
 
 
 @dataclass(frozen=True)
-class KernelShap3DParams(_Segmented):
-    """3D Kernel SHAP: SLIC, Shapley-kernel coalitions (paired; enumerated when 2^M−2 ≤
-    n_samples), constrained WLS with exact efficiency.
+class KernelShap3DParams(_Sampled):
+    """3D Kernel SHAP: SLIC, Shapley-kernel coalitions (enumerated when 2^M−2 ≤ n_samples),
+    constrained WLS with exact efficiency.
 
     Attributes:
-        n_samples: coalitions besides the intact and fully removed clips (rounded up to even);
-            must be ≥ the number of segments unless every coalition fits.
+        n_samples: coalitions besides the intact and fully removed clips (rounded up to even
+            with pairs); must be ≥ the number of segments unless every coalition fits; or
+            ``"auto"`` (``tolerance``, ``max_samples``).
+        pairs: each coalition with its complement (antithetic pairs; default).
+        size_distribution: coalition sizes drawn ∝ the kernel's mass ``kernel`` (Kernel SHAP)
+            or ``uniform`` with importance weights.
+        design: ``sobol`` (quasi-random sizes and orders, default) or ``iid``.
     """
 
-    n_samples: int = 1000
+    pairs: bool = True
+    size_distribution: SizeDistribution = "kernel"
+    design: DesignName = "sobol"
 
     def __post_init__(self) -> None:
         super().__post_init__()
         self.build()
 
     def build(self) -> Pipeline:
-        return self.pipeline(ShapleySampler(self.n_samples), KernelShapWLS(), "kernel_shap3d")
+        sampler = ShapleySampler(self.rows, self.pairs, self.size_distribution, self.design)
+        return self.pipeline(sampler, KernelShapWLS(), "kernel_shap3d", budget=self.budget())
 
 
 @register_method(
@@ -142,36 +177,53 @@ def kernel_shap3d(ctx: ExplainContext, params: KernelShap3DParams) -> MethodOutp
 
 
 @dataclass(frozen=True)
-class Rise3DParams(_Segmented):
+class Rise3DParams(_Sampled):
     """3D RISE: a 4×7×7 grid, Bernoulli(p) cells, soft upsampled masks, mean score when kept.
 
     Attributes:
         segmentation: ``grid`` by default; other segmentations use hard masks and the
             per-segment form.
-        n_samples: forward passes (masks).
+        n_samples: forward passes (masks), or ``"auto"`` (``tolerance``, ``max_samples``).
         p: keep probability of each cell.
         form: ``cell`` (REVEX: per-cell mean when kept, masks upsampled trilinearly, the cell
             values upsampled the same way) or ``pixel`` (original RISE: per-voxel
             Σ s·mask / (N·p) with masks from a (c+1) grid cropped at random offsets).
+        design: ``sobol`` (default) or ``iid`` (REVEX) keep draws.
+        antithetic: complementary pairs (needs ``p = 0.5``; off by default, see lime3d).
+        control: control variate of the estimator: ``auto`` (``regression`` for the cell
+            form, ``mean`` for the pixel form), ``none`` (REVEX / RISE), ``regression``
+            (cell form: other cells' fitted effects removed, see
+            :class:`~vidxai.removal.summarize.MeanWhenKept`) or ``mean`` (pixel form: scores
+            centred on their mean, see :class:`~vidxai.removal.summarize.PixelMean`).
     """
 
     segmentation: SegmentationName = "grid"
-    n_samples: int = 1000
     p: float = 0.5
     form: Literal["cell", "pixel"] = "cell"
+    design: DesignName = "sobol"
+    antithetic: bool = False
+    control: Literal["auto", "none", "mean", "regression"] = "auto"
 
     def __post_init__(self) -> None:
         super().__post_init__()
         self.build()
 
     def build(self) -> Pipeline:
-        sampler = BernoulliSampler(self.n_samples, self.p)
+        sampler = BernoulliSampler(self.rows, self.p, False, self.design, self.antithetic)
         grid = self.segmentation == "grid"
+        budget = self.budget()
         if self.form == "pixel":
             if not grid:
                 raise ParameterError("rise3d form='pixel' needs segmentation='grid'")
-            return self.pipeline(sampler, PixelMean(self.p), "rise3d", "shifted")
-        return self.pipeline(sampler, MeanWhenKept(), "rise3d", "smooth" if grid else "hard")
+            if self.control == "regression":
+                raise ParameterError("control='regression' needs form='cell'")
+            summary: Summary = PixelMean(self.p, self.control in ("auto", "mean"))
+            return self.pipeline(sampler, summary, "rise3d", "shifted", budget)
+        if self.control == "mean":
+            raise ParameterError("control='mean' needs form='pixel' (use 'regression')")
+        control = "regression" if self.control == "auto" else self.control
+        summary = MeanWhenKept(control, self.p)  # type: ignore[arg-type]
+        return self.pipeline(sampler, summary, "rise3d", "smooth" if grid else "hard", budget)
 
 
 @register_method(
@@ -289,13 +341,24 @@ def occlusion3d(ctx: ExplainContext, params: Occlusion3DParams) -> MethodOutput:
 
 # ------------------------------------------------------------------------- generic composition
 
+#: Sampler factories of the generic ``removal`` method by name: ``RemovalParams → Sampler``.
+SAMPLERS: StageRegistry[Callable[[RemovalParams], Sampler]] = StageRegistry("sampler")
+SAMPLERS.register("bernoulli")(
+    lambda o: BernoulliSampler(o.rows, o.p, o.summary == "ridge", o.design, o.antithetic)
+)
+SAMPLERS.register("shapley")(lambda o: ShapleySampler(o.rows, o.antithetic, "kernel", o.design))
+SAMPLERS.register("one_out")(lambda o: OneOutSampler())
+SAMPLERS.register("one_in")(lambda o: OneInSampler())
+SAMPLERS.register("cuboid")(lambda o: SlidingCuboidSampler(o.kernel, o.stride, o.units))
+
 SamplerName = Literal["bernoulli", "shapley", "one_out", "one_in", "cuboid"]
 SummaryName = Literal["ridge", "shapley", "mean", "mean_pixel", "difference", "occluded"]
 assert set(SUMMARIES) == set(SummaryName.__args__)  # type: ignore[attr-defined]
+assert set(SAMPLERS) == set(SamplerName.__args__)  # type: ignore[attr-defined]
 
 
 @dataclass(frozen=True)
-class RemovalParams(_Segmented):
+class RemovalParams(_Sampled):
     """Any composition of the stages.
 
     Attributes:
@@ -306,7 +369,12 @@ class RemovalParams(_Segmented):
             (mean score when kept, per feature), ``mean_pixel`` (RISE per voxel),
             ``difference`` (needs ``one_out``/``one_in``), ``occluded`` (needs ``cuboid``).
         masks: ``hard``, ``smooth`` or ``shifted`` (the last two need ``segmentation="grid"``).
-        n_samples, p: sample count and keep probability (random samplers).
+        n_samples, p: sample count (or ``"auto"``: ``tolerance``, ``max_samples``) and keep
+            probability (random samplers).
+        design, antithetic: keep draws (``iid`` or ``sobol``; complementary pairs) of the
+            ``bernoulli`` and ``shapley`` samplers (for ``shapley``, ``antithetic`` = pairs).
+        control: ``none``, ``mean`` (``mean_pixel``: centred scores) or ``regression``
+            (``mean``: control variate).
         kernel_width, alpha: LIME kernel width and ridge penalty (``ridge``).
         kernel, stride, units: cuboids of the ``cuboid`` sampler.
     """
@@ -314,42 +382,39 @@ class RemovalParams(_Segmented):
     sampler: SamplerName = "bernoulli"
     summary: SummaryName = "ridge"
     masks: MaskStyle = "hard"
-    n_samples: int = 1000
     p: float = 0.5
     kernel_width: float = 0.25
     alpha: float = 1.0
+    design: DesignName = "iid"
+    antithetic: bool = False
+    control: Literal["none", "mean", "regression"] = "none"
     kernel: tuple[int, int, int] = (4, 7, 7)
     stride: tuple[int, int, int] = (2, 2, 2)
     units: Literal["fraction", "voxels"] = "fraction"
 
     def __post_init__(self) -> None:
         super().__post_init__()
-        check_samples(self.n_samples)
         self.build()
 
     def build(self) -> Pipeline:
-        samplers: dict[str, Callable[[], Sampler]] = {
-            "bernoulli": lambda: BernoulliSampler(
-                self.n_samples, self.p, include_intact=self.summary == "ridge"
-            ),
-            "shapley": lambda: ShapleySampler(self.n_samples),
-            "one_out": OneOutSampler,
-            "one_in": OneInSampler,
-            "cuboid": lambda: SlidingCuboidSampler(self.kernel, self.stride, self.units),
-        }
         summary = make_summary(
-            self.summary, p=self.p, kernel_width=self.kernel_width, alpha=self.alpha
+            self.summary,
+            p=self.p,
+            kernel_width=self.kernel_width,
+            alpha=self.alpha,
+            control=self.control,
         )
         segmenter = None if self.sampler == "cuboid" else self.segmenter()
         return Pipeline(
             segmenter,
-            samplers[self.sampler](),
+            SAMPLERS.get(self.sampler)(self),
             summary,
             self.removal,
             self.masks,
             self.soft_edges,
             self.blur_sigma,
             "removal",
+            self.budget(),
         )
 
 

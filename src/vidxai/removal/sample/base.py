@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from typing import Protocol
 
 import torch
@@ -47,6 +47,15 @@ class Samples:
             assert self.boxes is not None
             return int(self.boxes.shape[0])
         return int(self.z.shape[0])
+
+    def head(self, n: int) -> Samples:
+        """The first ``n`` rows (a prefix-consistent sampler's draw of ``n`` rows)."""
+        return replace(
+            self,
+            z=None if self.z is None else self.z[:n],
+            weights=None if self.weights is None else self.weights[:n],
+            boxes=None if self.boxes is None else self.boxes[:n],
+        )
 
     @property
     def num_features(self) -> int:

@@ -1,15 +1,18 @@
-"""Shapley-kernel coalition sampling (Kernel SHAP): paired draws, exact enumeration when it fits."""
+"""Shapley-kernel coalition sampling (Kernel SHAP): paired or quasi-random draws, exact
+enumeration when it fits."""
 
 from __future__ import annotations
 
 import math
 from dataclasses import dataclass
+from typing import Literal
 
 import torch
 from torch import Tensor
 
 from vidxai.errors import ParameterError
 from vidxai.removal.sample.base import Samples
+from vidxai.removal.sample.design import DesignName, check_design, uniform_points
 
 
 def shapley_kernel(num_features: int, sizes: Tensor) -> Tensor:
@@ -27,28 +30,57 @@ def shapley_kernel(num_features: int, sizes: Tensor) -> Tensor:
     return (m - 1) / (torch.exp(log_binom) * s * (m - s))
 
 
+SizeDistribution = Literal["kernel", "uniform"]
+
+
 @dataclass(frozen=True)
 class ShapleySampler:
     """Rows: the intact clip (row 0), the fully removed clip (row 1), then coalitions.
 
     * If ``2^M − 2 ≤ n_samples``, every proper coalition is enumerated once with its Shapley
       kernel weight (``exact=True``; the regression then returns exact Shapley values).
-    * Otherwise coalition sizes are drawn with probability ∝ ``1 / (s·(M−s))`` (the kernel's mass
-      per size) and a uniform coalition of that size is taken, together with its complement
-      (antithetic pairs). Under this sampling the kernel weights are uniform. An odd
-      ``n_samples`` is rounded up to the next even number.
+    * Otherwise a coalition size ``s`` is drawn, then a uniform coalition of that size (the
+      features ranked first in a random order).
 
-    Forward passes: ``n_samples + 2`` (or ``2^M`` when enumerating).
+    Options (each keeps the constrained regression consistent for the Shapley values, because
+    the expected weighted objective is the Shapley-kernel objective in every case):
+
+    * ``size_distribution="kernel"`` (Kernel SHAP): ``P(s) ∝ 1/(s(M−s))``, the kernel's mass
+      per size, and uniform regression weights. ``"uniform"``: every size equally likely
+      (sizes near ``M/2`` are sampled more, as leverage-score sampling does) with importance
+      weights ``∝ 1/(s(M−s))``.
+    * ``pairs=True``: each coalition comes with its complement (antithetic pairs, unbiased
+      since ``P(s) = P(M−s)``); the pairs are the independent units (``unit = 2``). Pairwise
+      interactions then cancel exactly in the regression.
+    * ``design="sobol"``: the size (by inverse CDF) and the random order come from one
+      scrambled Sobol point of ``M + 1`` coordinates per draw instead of independent uniforms
+      (each point is uniform, so each coalition keeps its distribution; the sizes are
+      stratified).
+
+    The draw is prefix-consistent (rows of a smaller ``n_samples`` are the first rows of a
+    larger one). Forward passes: ``n_samples + 2`` (or ``2^M`` when enumerating).
 
     Attributes:
-        n_samples: coalitions to evaluate besides the intact and fully removed clips.
+        n_samples: coalitions to evaluate besides the intact and fully removed clips (rounded
+            up to even with ``pairs``).
+        pairs: complementary pairs.
+        size_distribution: ``kernel`` or ``uniform``.
+        design: ``iid`` or ``sobol``.
     """
 
     n_samples: int = 1000
+    pairs: bool = True
+    size_distribution: SizeDistribution = "kernel"
+    design: DesignName = "iid"
 
     def __post_init__(self) -> None:
         if self.n_samples < 2:
             raise ParameterError(f"n_samples must be ≥ 2 for Kernel SHAP, got {self.n_samples}")
+        if self.size_distribution not in ("kernel", "uniform"):
+            raise ParameterError(
+                f"size_distribution must be kernel or uniform, got {self.size_distribution!r}"
+            )
+        check_design(self.design)
 
     def __call__(
         self, num_features: int, shape: tuple[int, int, int], generator: torch.Generator
@@ -68,17 +100,37 @@ class ShapleySampler:
                 f"regression; got n_samples={self.n_samples}. Raise n_samples or ask for fewer "
                 "segments (n_segments / grid)."
             )
-        pairs = math.ceil(self.n_samples / 2)
+        draws = math.ceil(self.n_samples / 2) if self.pairs else self.n_samples
+        u = uniform_points(self.design, draws, m + 1, generator)
         sizes = torch.arange(1, m, device=dev)
         mass = 1.0 / (sizes.double() * (m - sizes.double()))
-        drawn = sizes[torch.multinomial(mass.float(), pairs, replacement=True, generator=generator)]
+        prob = mass if self.size_distribution == "kernel" else torch.ones_like(mass)
+        cdf = (prob / prob.sum()).cumsum(0)
+        idx = torch.searchsorted(cdf, u[:, 0].double().contiguous(), right=True).clamp(max=m - 2)
+        drawn = sizes[idx]
         # a uniform coalition of each drawn size: keep the features ranked first in a random order
-        order = torch.rand(pairs, m, generator=generator, device=dev).argsort(dim=1)
+        order = u[:, 1:].argsort(dim=1)
         first = (torch.arange(m, device=dev).unsqueeze(0) < drawn.unsqueeze(1)).float()
-        coalitions = torch.zeros(pairs, m, device=dev).scatter_(1, order, first)
-        paired = torch.stack([coalitions, 1.0 - coalitions], dim=1).reshape(2 * pairs, m)
-        z = torch.cat([torch.ones(1, m, device=dev), torch.zeros(1, m, device=dev), paired])
-        return Samples(z=z, kind="shapley", full_row=0, empty_row=1, unit=2, first_random=2)
+        coalitions = torch.zeros(draws, m, device=dev).scatter_(1, order, first)
+        weights = None
+        if self.size_distribution == "uniform":
+            weights = mass[idx]
+        if self.pairs:
+            coalitions = torch.stack([coalitions, 1.0 - coalitions], dim=1).reshape(2 * draws, m)
+            if weights is not None:
+                weights = weights.repeat_interleave(2)  # mass(s) = mass(M − s)
+        z = torch.cat([torch.ones(1, m, device=dev), torch.zeros(1, m, device=dev), coalitions])
+        if weights is not None:
+            weights = torch.cat([torch.zeros(2, dtype=weights.dtype, device=dev), weights])
+        return Samples(
+            z=z,
+            kind="shapley",
+            weights=weights,
+            full_row=0,
+            empty_row=1,
+            unit=2 if self.pairs else 1,
+            first_random=2,
+        )
 
     @staticmethod
     def _enumerate(m: int, dev: torch.device) -> Samples:

@@ -4,6 +4,7 @@ from vidxai.removal.summarize.base import Summary, SummaryInput, feature_output
 from vidxai.removal.summarize.difference import Difference
 from vidxai.removal.summarize.mean import MeanWhenKept, PixelMean
 from vidxai.removal.summarize.occluded import OccludedValue
+from vidxai.removal.summarize.regression import ridge_loo
 from vidxai.removal.summarize.ridge import LimeRidge, lime_kernel, weighted_ridge
 from vidxai.removal.summarize.shapley import KernelShapWLS, constrained_wls
 
@@ -19,5 +20,6 @@ __all__ = [
     "constrained_wls",
     "feature_output",
     "lime_kernel",
+    "ridge_loo",
     "weighted_ridge",
 ]

@@ -23,13 +23,15 @@ def lime_kernel(z: Tensor, width: float) -> Tensor:
 
 
 def weighted_ridge(
-    x: Tensor, y: Tensor, w: Tensor, alpha: float
+    x: Tensor, y: Tensor, w: Tensor, alpha: float, unit: int = 1, first: int = 0
 ) -> tuple[Tensor, Tensor, Tensor, float]:
     """Weighted ridge regression with an unpenalised intercept (scikit-learn's ``Ridge`` with
     ``sample_weight``), plus heteroscedasticity-consistent (HC0 sandwich) standard errors.
 
     Args:
         x: ``n×M`` float64; y: ``n``; w: ``n`` non-negative weights; alpha: penalty ≥ 0.
+        unit, first: rows ``first, first+1, …`` form independent units of ``unit`` rows
+            (antithetic pairs); the standard errors sum each unit's scores first.
 
     Returns:
         ``(coef M, intercept (0-d), standard_error M, weighted R²)``.
@@ -43,7 +45,13 @@ def weighted_ridge(
     a_inv = torch.linalg.pinv(a, hermitian=True)
     coef = a_inv @ (xc.T @ (w * yc))
     resid = yc - xc @ coef
-    meat = xc.T @ (((w * resid) ** 2).unsqueeze(1) * xc)
+    scores = (w * resid).unsqueeze(1) * xc  # n×M
+    if unit > 1:
+        head, tail = scores[:first], scores[first:]
+        whole = tail.shape[0] // unit * unit
+        grouped = tail[:whole].view(-1, unit, tail.shape[1]).sum(1)
+        scores = torch.cat([head, grouped, tail[whole:]])
+    meat = scores.T @ scores
     cov = a_inv @ meat @ a_inv
     se = cov.diagonal().clamp_min(0).sqrt()
     ss_tot = float(w @ yc**2)
@@ -55,6 +63,11 @@ def weighted_ridge(
 class LimeRidge:
     """Attribution of feature ``j`` = its coefficient in a LIME-kernel-weighted ridge fit of the
     target score on the keep indicators (REVEX/LIME: kernel width 0.25, ``alpha = 1``).
+
+    The estimand is the kernel-weighted least-squares fit under the sampler's row distribution
+    (the fixed penalty's weight vanishes as ``n`` grows); every built-in sampler option keeps
+    each row an exact Bernoulli(p) draw, so the estimand is the same and the fit consistent.
+    With antithetic pairs the standard errors treat each pair as one independent unit.
 
     Attributes:
         kernel_width: width of the LIME kernel on the cosine distance.
@@ -75,5 +88,6 @@ class LimeRidge:
         z = inp.samples.z.double().cpu()
         y = inp.scores.double().cpu()
         w = lime_kernel(z, self.kernel_width)
-        coef, intercept, se, r2 = weighted_ridge(z, y, w, self.alpha)
+        s = inp.samples
+        coef, intercept, se, r2 = weighted_ridge(z, y, w, self.alpha, s.unit, s.first_random)
         return feature_output(inp, coef, se, intercept=float(intercept), r2=r2)
