@@ -92,7 +92,7 @@ def bench(
 ) -> None:
     """Time one configuration and print its table rows (``warm``: one untimed call first)."""
     torch.manual_seed(0)
-    model = vidxai.load_model(name, num_classes=400, **options)
+    model = vidxai.load_model(name, weights=None, num_classes=400, **options)
     spec = model.spec
     x = torch.rand(1, 3, spec.num_frames, *spec.size)
     _forward(model, x)  # warm-up (lazy initialisation, allocator)

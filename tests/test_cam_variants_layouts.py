@@ -83,7 +83,9 @@ MODELS = {
 def models():
     pytest.importorskip("transformers")
     torch.manual_seed(0)
-    return {name: load_model(name, num_classes=5, **kw) for name, kw in MODELS.items()}
+    return {
+        name: load_model(name, weights=None, num_classes=5, **kw) for name, kw in MODELS.items()
+    }
 
 
 @pytest.mark.parametrize("name", list(MODELS))

@@ -13,7 +13,7 @@ from vidxai.models import load_model
 
 def test_explain_zoo_model_on_frames_maps_back_to_the_original() -> None:
     torch.manual_seed(0)
-    model = load_model("r3d_18", num_frames=8, size=32, num_classes=3)
+    model = load_model("r3d_18", weights=None, num_frames=8, size=32, num_classes=3)
     frames = np.random.default_rng(0).integers(0, 256, (12, 40, 60, 3), dtype=np.uint8)
     exp = vidxai.explain(model, frames, method="saliency", progress=False)
     assert exp.attribution.shape == (8, 32, 32)
@@ -28,6 +28,6 @@ def test_explain_zoo_model_on_frames_maps_back_to_the_original() -> None:
 
 
 def test_explain_rejects_a_tensor_of_the_wrong_size() -> None:
-    model = load_model("r3d_18", num_frames=8, size=32, num_classes=3)
+    model = load_model("r3d_18", weights=None, num_frames=8, size=32, num_classes=3)
     with pytest.raises(InvalidInputError, match=r"expected N×3×8×32×32"):
         vidxai.explain(model, torch.zeros(3, 8, 40, 40), method="saliency", progress=False)

@@ -41,7 +41,7 @@ FAMILIES = {
 
 def _small(name: str, **kw) -> VideoClassifier:
     torch.manual_seed(0)
-    return load_model(name, **SMALL_OPTIONS[name], **kw)
+    return load_model(name, **{"weights": None, **SMALL_OPTIONS[name], **kw})
 
 
 def _activation(clf: VideoClassifier, x: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
@@ -171,11 +171,11 @@ def test_batch_parity_on_a_zoo_model() -> None:
 
 
 def test_num_classes_replaces_the_head() -> None:
-    clf = load_model("r3d_18", num_classes=7, **SMALL)
+    clf = load_model("r3d_18", weights=None, num_classes=7, **SMALL)
     assert clf(torch.zeros(1, 3, 8, 32, 32)).shape == (1, 7)
     assert clf.class_names is None
     names = [f"c{i}" for i in range(3)]
-    clf = load_model("videomae", num_classes=3, class_names=names, **TINY_HF)
+    clf = load_model("videomae", weights=None, num_classes=3, class_names=names, **TINY_HF)
     assert clf(torch.zeros(1, 3, 4, 32, 32)).shape == (1, 3)
     assert clf.class_names == names
 
@@ -190,10 +190,10 @@ def test_replace_head_linear_and_conv() -> None:
 
 
 def test_size_options_scale_the_resize() -> None:
-    spec = load_model("r3d_18", **SMALL).spec
+    spec = load_model("r3d_18", weights=None, **SMALL).spec
     assert spec.size == (32, 32) and spec.num_frames == 8
     assert spec.resize == (37, 49)  # 128×171 scaled by 32/112
-    assert load_model("mvit_v2_s", **SMALL).spec.resize == 37  # 256 · 32/224 rounded
+    assert load_model("mvit_v2_s", weights=None, **SMALL).spec.resize == 37  # 256 · 32/224 rounded
 
 
 # ---- weights -----------------------------------------------------------------------------------
@@ -314,13 +314,13 @@ def test_unknown_model_name_suggests_close_names() -> None:
 
 def test_unknown_option_is_a_parameter_error() -> None:
     with pytest.raises(ParameterError, match=r"num_frame.*num_frames"):
-        load_model("r3d_18", num_frame=8)
+        load_model("r3d_18", weights=None, num_frame=8)
     with pytest.raises(ParameterError, match="hidden_sise"):
-        load_model("videomae", hidden_sise=8)
+        load_model("videomae", weights=None, hidden_sise=8)
     with pytest.raises(ParameterError):
-        load_model("r3d_18", num_classes=0)
+        load_model("r3d_18", weights=None, num_classes=0)
     with pytest.raises(ParameterError, match="tubelet"):
-        load_model("videomae", **{**TINY_HF, "num_frames": 3})
+        load_model("videomae", weights=None, **{**TINY_HF, "num_frames": 3})
 
 
 def test_register_model_wraps_a_plain_module(monkeypatch, tiny_model, tmp_path) -> None:
@@ -332,7 +332,7 @@ def test_register_model_wraps_a_plain_module(monkeypatch, tiny_model, tmp_path) 
     def build(weights=None, num_classes=None):
         return tiny_model
 
-    clf = load_model("tiny")
+    clf = load_model("tiny", weights=None)
     assert isinstance(clf, VideoClassifier) and clf.module is tiny_model
     assert clf.name == "tiny" and clf.default_layer == "features.2" and clf.spec == spec
     assert clf.layer_layout == {"kind": "conv3d"}
@@ -351,7 +351,7 @@ def test_register_model_wraps_a_plain_module(monkeypatch, tiny_model, tmp_path) 
 def test_missing_transformers_names_the_extra(monkeypatch) -> None:
     monkeypatch.setitem(sys.modules, "transformers", None)
     with pytest.raises(UnsupportedModelError, match=r"pip install vidxai\[transformers\]"):
-        load_model("timesformer")
+        load_model("timesformer", weights=None)
     assert get_model_info("timesformer").spec is not None  # listing still works
 
 

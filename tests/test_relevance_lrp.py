@@ -21,7 +21,7 @@ SIZE = dict(num_frames=8, size=(32, 32))
 def zoo_cnn(name: str, zero_bias: bool = True) -> nn.Module:
     """A zoo CNN with random weights (BatchNorm fresh: merged biases are 0) and zero biases."""
     torch.manual_seed(0)
-    model = vidxai.load_model(name, num_classes=5, **SIZE)
+    model = vidxai.load_model(name, weights=None, num_classes=5, **SIZE)
     if zero_bias:
         with torch.no_grad():
             for m in model.modules():
@@ -195,7 +195,7 @@ def test_a_plain_sequential_cnn_needs_no_warning(tiny_model, tiny_clip):
 
 
 def test_lrp_refuses_transformers():
-    model = vidxai.load_model("videomae", num_frames=4, image_size=32, patch_size=16,
+    model = vidxai.load_model("videomae", weights=None, num_frames=4, image_size=32, patch_size=16,
                               hidden_size=16, num_hidden_layers=1, num_attention_heads=2,
                               intermediate_size=32, num_classes=3)  # fmt: skip
     with pytest.raises(UnsupportedModelError, match="transformer_relevance"):

@@ -72,7 +72,7 @@ TINY = dict(num_frames=4, image_size=32, patch_size=8, hidden_size=16, num_hidde
 def test_transformer_methods_under_model_randomisation(name, method):
     pytest.importorskip("transformers")
     torch.manual_seed(0)
-    model = vidxai.load_model(name, **TINY)
+    model = vidxai.load_model(name, weights=None, **TINY)
     broken = copy.deepcopy(model)
     base = broken.module.timesformer if name == "timesformer" else broken.module.videomae
     gen = torch.Generator().manual_seed(0)

@@ -27,7 +27,7 @@ TINY = dict(num_frames=T, image_size=S, patch_size=P, hidden_size=16, num_hidden
 
 def tiny(name: str, **kw):
     torch.manual_seed(0)
-    return vidxai.load_model(name, **{**TINY, **kw})
+    return vidxai.load_model(name, **{"weights": None, **TINY, **kw})
 
 
 def clip(seed: int = 0) -> torch.Tensor:
@@ -245,7 +245,7 @@ def test_cnn_raises_unsupported(method, tiny_model, tiny_clip):
 
 
 def test_mvit_names_the_methods_that_work():
-    model = vidxai.load_model("mvit_v2_s", num_frames=4, size=32)
+    model = vidxai.load_model("mvit_v2_s", weights=None, num_frames=4, size=32)
     with pytest.raises(UnsupportedModelError, match="gradcam"):
         vidxai.explain(model, torch.rand(3, 4, 32, 32), method="attention_rollout")
 

@@ -285,4 +285,5 @@ def _explanation(
         model_name=getattr(session.classifier, "name", None),
         extras=output.extras,
         geometry=session.geometries[i],
+        random_weights=bool(getattr(session.classifier, "random_weights", False)),
     )

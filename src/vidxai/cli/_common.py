@@ -76,11 +76,33 @@ def tensor_maps(extras: dict[str, Any], shape: torch.Size) -> dict[str, Tensor]:
     return found
 
 
+RANDOM_WEIGHTS_NOTE = (
+    "random weights: this model was built with random weights (weights=None / --weights "
+    "random); the map explains an untrained network, not a learned decision"
+)
+DEMO_MODEL_NOTE = (
+    "vidxai-demo knows only vidxai's synthetic benchmark (an actor moving left, right, up or "
+    "down among distractors); on other footage its predictions and maps carry no meaning"
+)
+
+
+def model_notes(explanation: Explanation) -> list[str]:
+    """What a reader must know about the model behind an explanation (empty if nothing)."""
+    notes = []
+    if explanation.random_weights:
+        notes.append(RANDOM_WEIGHTS_NOTE)
+    if explanation.model_name == "vidxai-demo":
+        notes.append(DEMO_MODEL_NOTE)
+    return notes
+
+
 def write_summary(explanation: Explanation, path: Path) -> Path:
     """Write the explanation's metadata and JSON-able extras next to the ``.pt`` file."""
     data = {
         "method": explanation.method,
         "model": explanation.model_name,
+        "random_weights": explanation.random_weights,
+        "notes": model_notes(explanation),
         "target": explanation.target,
         "target_name": explanation.target_name,
         "behaviour": explanation.behaviour,

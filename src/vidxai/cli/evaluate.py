@@ -83,7 +83,12 @@ def format_scores(scores: dict[str, Any]) -> list[str]:
 @click.argument("explanation", type=click.Path(path_type=Path))
 @click.argument("video", type=click.Path(path_type=Path))
 @click.option("--model", "model_name", required=True, help="Zoo model name (see `vidxai models`).")
-@click.option("--weights", default=None, help="Local weights file (state_dict), or DEFAULT.")
+@click.option(
+    "--weights",
+    default=None,
+    help="A local weights file (state_dict), DEFAULT (the published pretrained weights), or "
+    "random (random weights, seeded by --seed). Required except for vidxai-demo.",
+)
 @click.option(
     "--metrics",
     default=None,
@@ -145,7 +150,7 @@ def command(
     ground_truth = parse_ground_truth(mask, box)
     metric_params: dict[str, Any] = parse_key_values(params)
     frames = read_video(video).frames
-    model = load_model(model_name, weights=weights)
+    model = load_model(model_name, weights=weights if weights is not None else "auto", seed=seed)
     bs: int | str = int(batch_size) if batch_size.isdigit() else batch_size
     tgt: int | str | None = int(target) if target is not None and target.isdigit() else target
     result = evaluate(

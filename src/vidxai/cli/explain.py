@@ -19,7 +19,12 @@ from vidxai.cli._viz_help import VIZ_KEYS
 @click.command("explain")
 @click.argument("video", type=click.Path(path_type=Path))
 @click.option("--model", "model_name", required=True, help="Zoo model name (see `vidxai models`).")
-@click.option("--weights", default=None, help="Local weights file (state_dict), or DEFAULT.")
+@click.option(
+    "--weights",
+    default=None,
+    help="A local weights file (state_dict), DEFAULT (the published pretrained weights), or "
+    "random (random weights, seeded by --seed). Required except for vidxai-demo.",
+)
 @click.option("--method", default="saliency", show_default=True, help="See `vidxai methods`.")
 @click.option("--target", default=None, help="Class index or class name (default: top-1).")
 @click.option(
@@ -82,7 +87,13 @@ def command(
     (<video>_<method>_report.html) with all of them, the numbers and the parameters."""
     import vidxai
     from vidxai import viz as vz
-    from vidxai.cli._common import make_out_dir, parse_key_values, tensor_maps, write_summary
+    from vidxai.cli._common import (
+        make_out_dir,
+        model_notes,
+        parse_key_values,
+        tensor_maps,
+        write_summary,
+    )
     from vidxai.models.zoo import get_model_info, load_model
     from vidxai.video import GifOptions, read_video
 
@@ -95,7 +106,7 @@ def command(
     started = time.perf_counter()
     source = read_video(video)
     decoded = time.perf_counter()
-    model = load_model(model_name, weights=weights)
+    model = load_model(model_name, weights=weights if weights is not None else "auto", seed=seed)
     bs: int | str = int(batch_size) if batch_size.isdigit() else batch_size
     tgt: int | str | None = int(target) if target is not None and target.isdigit() else target
     explanation = vidxai.explain(  # one video in: one Explanation out
@@ -157,6 +168,7 @@ def command(
         command="vidxai " + shlex.join(sys.argv[1:]) if sys.argv[1:] else "",
         video=Path(video).name,
         elapsed=elapsed,
+        notes=model_notes(explanation),
         filename=f"{stem}_report.html",
     )
     written.append(page)
@@ -166,5 +178,7 @@ def command(
         f"{explanation.n_forward} forward / {explanation.n_backward} backward passes, "
         f"{explanation.timings['total']:.2f} s; pictures {elapsed['pictures']:.2f} s"
     )
+    for note in model_notes(explanation):
+        click.echo(f"note: {note}")
     for path in written:
         click.echo(f"  wrote {path}")

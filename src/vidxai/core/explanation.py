@@ -37,6 +37,8 @@ class Explanation:
         model_name: the zoo name of the model, when known.
         extras: method-specific outputs (standard errors, masks, loss curves, …).
         geometry: how the model input maps onto the original video (see :meth:`to_original`).
+        random_weights: the model had random weights (``load_model(..., weights=None)``): the
+            map explains an untrained network, not a learned decision.
     """
 
     attribution: Tensor
@@ -53,6 +55,7 @@ class Explanation:
     model_name: str | None = None
     extras: dict[str, Any] = field(default_factory=dict)
     geometry: Any = None
+    random_weights: bool = False
 
     def __post_init__(self) -> None:
         if not isinstance(self.attribution, Tensor) or self.attribution.ndim != 3:

@@ -9,8 +9,8 @@ import numpy as np
 import torch
 from torch import Tensor, nn
 
-from vidxai.errors import InvalidInputError, UnsupportedModelError
 from vidxai.core.geometry import Geometry
+from vidxai.errors import InvalidInputError, UnsupportedModelError
 from vidxai.models.preprocess import prepare_frames
 from vidxai.models.spec import InputSpec
 
@@ -82,6 +82,9 @@ class VideoClassifier(nn.Module):
             raise InvalidInputError(f"spec must be a vidxai InputSpec, got {type(spec).__name__}")
         self.module = module
         self.spec = spec
+        # True when the zoo built it with random weights on request (load_model(weights=None));
+        # explanations of such a model say so
+        self.random_weights = False
         self.class_names = [str(c) for c in class_names] if class_names is not None else None
         self.name = name
         self.default_layer = default_layer

@@ -47,6 +47,7 @@ def _layer() -> str | None:
     description="Small 3D CNN trained on vidxai's synthetic ground-truth benchmark; its weights "
     "ship with the package (weights=None and 'DEFAULT' both load them).",
     layout={"kind": "conv3d"},
+    bundled_weights=True,
 )
 def build_demo(weights: str | None = None, num_classes: int | None = None, **options: Any):
     """The demo model with its bundled weights; options: ``class_names``."""

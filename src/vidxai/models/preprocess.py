@@ -9,8 +9,8 @@ import torch
 import torch.nn.functional as F
 from torch import Tensor
 
-from vidxai.errors import InvalidInputError
 from vidxai.core.geometry import Geometry
+from vidxai.errors import InvalidInputError
 from vidxai.models.spec import InputSpec
 from vidxai.video.sampling import uniform_indices
 

@@ -9,9 +9,10 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, Literal
 
+import torch
 from torch import nn
 
-from vidxai.errors import InvalidInputError, VidxaiError, unknown_name
+from vidxai.errors import InvalidInputError, VidxaiError, WeightsUnavailableError, unknown_name
 from vidxai.models.adapter import VideoClassifier
 from vidxai.models.heads import check_num_classes
 from vidxai.models.spec import InputSpec
@@ -68,6 +69,7 @@ class _Entry:
     layout: dict[str, Any] | None = field(default=None)
     extra: str | None = None
     state_dict_converter: StateConverter | None = None
+    bundled_weights: bool = False
 
 
 _REGISTRY: dict[str, _Entry] = {}
@@ -93,6 +95,7 @@ def register_model(
     extra: str | None = None,
     overwrite: bool = False,
     state_dict_converter: StateConverter | None = None,
+    bundled_weights: bool = False,
 ) -> Callable[[Builder], Builder]:
     """Decorator adding a model builder to the zoo.
 
@@ -101,6 +104,8 @@ def register_model(
     then wrapped with ``spec``, ``default_layer`` and ``layout``). ``weights=PATH`` is handled
     by the zoo: the builder is called with ``weights=None`` and the file is loaded strictly
     (after ``state_dict_converter(state)`` when given, e.g. to rename another project's keys).
+    ``bundled_weights=True`` says the builder always loads weights that ship with it (then
+    ``load_model(name)`` needs no ``weights=``).
 
     Example::
 
@@ -129,6 +134,7 @@ def register_model(
             layout,
             extra,
             state_dict_converter,
+            bundled_weights,
         )
         return builder
 
@@ -172,13 +178,26 @@ def list_models() -> list[ModelInfo]:
     return [get_model_info(name) for name in sorted(_REGISTRY)]
 
 
-def _weights_request(weights: Any) -> tuple[str | None, Path | None]:
-    if weights is None:
-        return None, None
+RANDOM_WORDS = ("random", "none")
+
+
+def _weights_request(weights: Any, entry: _Entry) -> tuple[str | None, Path | None, bool]:
+    """``weights`` → (builder mode, file, random init?); a missing choice is one clear error."""
+    if isinstance(weights, str) and weights.strip().lower() == "auto":
+        if entry.bundled_weights:
+            return None, None, False
+        raise WeightsUnavailableError(
+            f"Model {entry.name!r} needs weights. Pass weights=PATH (a local state_dict file; "
+            f"CLI --weights PATH), weights='DEFAULT' (the published pretrained weights, "
+            f"downloaded or from the local cache; CLI --weights DEFAULT), or ask for random "
+            f"weights explicitly with weights=None (CLI --weights random), seeded by seed=."
+        )
+    if weights is None or (isinstance(weights, str) and weights.strip().lower() in RANDOM_WORDS):
+        return None, None, not entry.bundled_weights
     if isinstance(weights, str) and weights.strip().upper() == "DEFAULT":
-        return "DEFAULT", None
+        return "DEFAULT", None, False
     if isinstance(weights, (str, os.PathLike)):
-        return None, Path(weights)
+        return None, Path(weights), False
     raise InvalidInputError(
         f"weights must be None (random init), 'DEFAULT' (pretrained) or a path to a state_dict "
         f"file, got {type(weights).__name__}"
@@ -209,35 +228,48 @@ def _wrap(built: Any, entry: _Entry) -> VideoClassifier:
 
 
 def load_model(
-    name: str, weights: Any = None, num_classes: int | None = None, **options: Any
+    name: str,
+    weights: Any = "auto",
+    num_classes: int | None = None,
+    *,
+    seed: int = 0,
+    **options: Any,
 ) -> VideoClassifier:
     """Build a zoo model as a :class:`VideoClassifier` in eval mode.
 
     Args:
         name: a registered name (see :func:`list_models`), e.g. ``"r3d_18"``.
-        weights: ``None`` → random initialisation (the demo model always has its bundled
-            weights); ``"DEFAULT"`` → the standard pretrained weights (torchvision / Hugging
-            Face download, or their local caches); a path → a local ``state_dict`` file,
-            loaded strictly.
+        weights: ``"auto"`` (default) → the weights that ship with the model (the demo model),
+            otherwise a :class:`WeightsUnavailableError` saying how to get them;
+            ``"DEFAULT"`` → the standard pretrained weights (torchvision / Hugging Face
+            download, or their local caches); a path → a local ``state_dict`` file, loaded
+            strictly; ``None`` (or ``"random"``) → random initialisation, asked for
+            explicitly and seeded by ``seed`` (``classifier.random_weights`` is then True and
+            every explanation says so).
         num_classes: replace the classification head by one with this many outputs.
+        seed: seed of the random initialisation (the global RNG is left as it was).
         **options: model-specific options, e.g. ``num_frames=8, size=32`` for torchvision
             models or config fields (``hidden_size=32, num_hidden_layers=2``…) for Hugging
             Face models.
 
     Raises:
         UnknownNameError: unknown model name (the message lists close names).
-        WeightsUnavailableError: weights cannot be had; the message says how to pass a file.
+        WeightsUnavailableError: weights cannot be had, or were not chosen; the message says
+            how to pass a file, the pretrained weights or random weights.
         InvalidInputError: a weights file whose keys or shapes do not fit.
         ParameterError: an unknown or bad option.
     """
     entry = _get_entry(name)
     num_classes = check_num_classes(num_classes)
-    mode, path = _weights_request(weights)
+    mode, path, random_init = _weights_request(weights, entry)
     state = read_state_dict(path) if path is not None else None  # fail fast on a bad file
-    built = entry.builder(weights=mode, num_classes=num_classes, **options)
+    with torch.random.fork_rng(devices=[]):
+        torch.manual_seed(int(seed))
+        built = entry.builder(weights=mode, num_classes=num_classes, **options)
     classifier = _wrap(built, entry)
     if state is not None:
         if entry.state_dict_converter is not None:
             state = entry.state_dict_converter(state)
         apply_state_dict(classifier.module, state, path, entry.name)
+    classifier.random_weights = random_init
     return classifier.eval()

@@ -33,7 +33,10 @@ def load_model_spec(spec: ModelSpec) -> VideoClassifier:
         from vidxai.models.zoo import load_model
 
         return load_model(
-            spec.name, weights=spec.weights, num_classes=spec.num_classes, **spec.options
+            spec.name,
+            weights=spec.weights if spec.weights is not None else "auto",
+            num_classes=spec.num_classes,
+            **spec.options,
         )
     from vidxai.models.adapter import VideoClassifier
 
