@@ -192,8 +192,9 @@ def test_bad_sources_and_databases(tmp_path, run_dir, monkeypatch):
         create_study(tmp_path / "empty", f"sqlite:///{tmp_path / 'a.db'}", raters=1)
     with pytest.raises(InvalidInputError, match="Cannot use the database URL"):
         create_study(run_dir, "nosuchdb+driver://x/y", raters=1, progress=False)
-    with pytest.raises(InvalidInputError, match="Cannot reach the database"):
+    with pytest.raises(InvalidInputError, match="Cannot reach the database") as caught:
         create_study(run_dir, "postgresql+psycopg://u:secret@127.0.0.1:1/db", raters=1)
+    assert "secret" not in str(caught.value)  # the password is hidden
     with pytest.raises(InvalidInputError, match="in-memory"):
         create_study(run_dir, "sqlite://", raters=1, progress=False)
     url = f"sqlite:///{tmp_path / 'twice.db'}"
