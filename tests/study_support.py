@@ -3,6 +3,7 @@ server subprocess on loopback, and a PostgreSQL database per test when one is re
 
 from __future__ import annotations
 
+import fcntl
 import os
 import secrets
 import signal
@@ -54,7 +55,13 @@ def shared_run(tmp_path_factory: pytest.TempPathFactory) -> Path:
     they share the parent folder, and the runner locks a run folder and skips finished items)."""
     base = tmp_path_factory.getbasetemp()
     root = (base.parent if os.environ.get("PYTEST_XDIST_WORKER") else base) / "study-run"
-    return make_run(root)
+    root.mkdir(parents=True, exist_ok=True)
+    with open(root / ".made.lock", "w") as fh:  # blocking: another worker may be making it
+        fcntl.flock(fh, fcntl.LOCK_EX)
+        try:
+            return make_run(root)
+        finally:
+            fcntl.flock(fh, fcntl.LOCK_UN)
 
 
 def study_names() -> list[str]:
