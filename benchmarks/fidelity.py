@@ -44,13 +44,19 @@ import vidxai
 from vidxai.core.context import ExplainContext
 from vidxai.core.scorer import Scorer
 from vidxai.core.timing import Stopwatch
-from vidxai.removal.budget import AutoBudget, score_in_rounds
+from vidxai.removal.budget import (
+    DEFAULT_TOLERANCE,
+    AutoBudget,
+    relative_standard_error,
+    score_in_rounds,
+)
 from vidxai.removal.pipeline import Pipeline, prepare_run
 from vidxai.removal.presets import KernelShap3DParams, Lime3DParams, Rise3DParams
 from vidxai.session import open_session
 
 CACHE = Path("out/fidelity_cache")
 REFERENCE_SAMPLES = 10_000
+TOLERANCE = DEFAULT_TOLERANCE
 SHAP_GRID = (2, 2, 3)  # 12 features: 4094 coalitions to enumerate
 METHODS = ("lime3d", "kernel_shap3d", "rise3d")
 
@@ -94,10 +100,20 @@ def make_context(session: Any, i: int, seed: int, batch_size: int) -> ExplainCon
     )
 
 
-def stream(session: Any, i: int, pipeline: Pipeline, seed: int, batch: int) -> tuple[Any, Tensor]:
-    """Score the pipeline's whole design once: ``(prepared run, scores)``."""
+def stream(
+    session: Any, i: int, pipeline: Pipeline, seed: int, batch: int, cache: str | None = None
+) -> tuple[Any, Tensor]:
+    """Score the pipeline's whole design once: ``(prepared run, scores)``; with ``cache`` the
+    scores are kept on disk under that name (the design is redrawn: same seed, same rows)."""
     run = prepare_run(make_context(session, i, seed, batch), pipeline)
-    return run, run.score(0, run.samples.n)
+    path = CACHE / f"{cache}.pt" if cache else None
+    if path is not None and path.exists():
+        return run, torch.load(path)
+    scores = run.score(0, run.samples.n)
+    if path is not None:
+        CACHE.mkdir(parents=True, exist_ok=True)
+        torch.save(scores, path)
+    return run, scores
 
 
 def feature_map(run: Any, scores: Tensor, n: int) -> np.ndarray:
@@ -134,24 +150,33 @@ def curves(
     res: dict[str, Any] = {}
     for method in METHODS:
         fid: dict[str, list[list[float]]] = {"revex": [], "vidxai": []}
-        auto_n, auto_fid = [], []
+        auto_n, auto_fid, rel_se = [], [], []
         t0 = time.perf_counter()
         for i in range(session.x.shape[0]):
             ref = reference(session, i, method, setting, key, batch)
             for seed in range(seeds):
                 for sampler in ("revex", "vidxai"):
-                    run, scores = stream(
-                        session, i, params_for(method, sampler, top, setting).build(), seed, batch
-                    )
+                    params = params_for(method, sampler, top, setting)
+                    name = f"{setting}_{key}_{i}_{method}_{sampler}_{seed}_{top}"
+                    name += "_" + hashlib.sha1(repr(params).encode()).hexdigest()[:8]
+                    run, scores = stream(session, i, params.build(), seed, batch, name)
                     fid[sampler].append(
                         [spearman(feature_map(run, scores, n), ref) for n in budgets]
                     )
                     if sampler == "vidxai":
+                        rel_se.append(
+                            [
+                                relative_standard_error(
+                                    run.summarize(run.samples.head(n), scores[:n])
+                                )
+                                for n in budgets
+                            ]
+                        )
                         out = score_in_rounds(
                             run.samples,
                             lambda a, b, s=scores: s[a:b],
                             run.summarize,
-                            AutoBudget(max_samples=top),
+                            AutoBudget(tolerance=TOLERANCE, max_samples=top),
                             0,
                         )
                         auto_n.append(out.extras["n_samples_used"])
@@ -161,6 +186,7 @@ def curves(
         res[method] = {
             "revex": np.mean(fid["revex"], 0).tolist(),
             "vidxai": np.mean(fid["vidxai"], 0).tolist(),
+            "vidxai_relative_se": np.mean(rel_se, 0).tolist(),
             "auto_n": float(np.mean(auto_n)),
             "auto_fidelity": float(np.mean(auto_fid)),
             "seconds": time.perf_counter() - t0,

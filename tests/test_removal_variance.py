@@ -126,12 +126,12 @@ def test_sobol_rows_are_uniform_across_scrambles() -> None:
             BernoulliSampler(3, 0.3, design="sobol")(4, SHAPE, torch.Generator().manual_seed(i)).z[
                 2
             ]
-            for i in range(3000)
+            for i in range(1500)
         ]
     )
-    assert float((rows.mean(0) - 0.3).abs().max()) < 0.03
+    assert float((rows.mean(0) - 0.3).abs().max()) < 0.05
     corr = torch.corrcoef(rows.T)
-    assert float((corr - torch.eye(4)).abs().max()) < 0.06
+    assert float((corr - torch.eye(4)).abs().max()) < 0.09
 
 
 def test_antithetic_needs_p_one_half_and_bad_design_is_rejected() -> None:
@@ -292,10 +292,25 @@ def test_ridge_loo_picks_a_small_penalty_for_clean_data_and_a_large_one_for_nois
     g = torch.Generator().manual_seed(0)
     x = (torch.rand(200, 20, generator=g) < 0.5).double()
     beta = torch.randn(20, generator=g, dtype=torch.float64)
-    coef, alpha_clean = ridge_loo(x, x @ beta + 3.0)
+    coef, alpha_clean, dof_clean = ridge_loo(x, x @ beta + 3.0)
     torch.testing.assert_close(coef, beta, atol=1e-3, rtol=0)
-    _, alpha_noise = ridge_loo(x, torch.randn(200, generator=g, dtype=torch.float64))
-    assert alpha_noise > 100 * alpha_clean
+    assert dof_clean == pytest.approx(20, abs=0.01)
+    _, alpha_noise, dof_noise = ridge_loo(x, torch.randn(200, generator=g, dtype=torch.float64))
+    assert alpha_noise > 100 * alpha_clean and dof_noise < 10
+
+
+def test_regressions_report_infinite_errors_until_they_stop_interpolating() -> None:
+    """With no more independent rows than coefficients the fit interpolates: its residuals say
+    nothing, so the errors are infinite and the auto budget keeps drawing."""
+    grid = (2, 8, 8)  # 128 cells: more than the first auto round's 100 rows
+    w = torch.randn(128, generator=torch.Generator().manual_seed(9))
+    net, x = CellModel(grid, w, {(0, 1): 4.0}), clip()
+    few = vidxai.explain(net, x, "lime3d", grid=grid, n_samples=100, removal=ZERO, **BASE)
+    assert bool(torch.isinf(few.extras["standard_error"]).all())
+    auto = vidxai.explain(
+        net, x, "lime3d", grid=grid, n_samples="auto", tolerance=10.0, removal=ZERO, **BASE
+    )
+    assert auto.extras["n_samples_used"] > 130 and auto.extras["relative_standard_error"] <= 10
 
 
 # ---------------------------------------------------- standard errors, determinism, parity

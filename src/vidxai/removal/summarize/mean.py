@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import math
 from dataclasses import dataclass
 from typing import Literal
 
@@ -46,8 +47,10 @@ class MeanWhenKept:
       plain form. On a model additive in the features it is exact.
 
     Standard error of feature ``j``: the standard deviation of the (corrected) scores of the
-    clips that kept it, divided by the square root of their number. A feature that was never
-    kept gets 0 and an infinite standard error.
+    clips that kept it, divided by the square root of their number (with the control, scaled
+    by ``√(n / (n − dof − 1))``, ``dof`` the ridge fit's effective degrees of freedom; infinite
+    while ``n ≤ dof + 1``). A feature that was never kept gets 0 and an infinite standard
+    error.
 
     Attributes:
         control: ``none`` or ``regression``.
@@ -70,11 +73,14 @@ class MeanWhenKept:
         if self.control == "none":
             mean, se = _kept_mean_and_se(z, y)
             return feature_output(inp, mean, se)
-        gamma, alpha = ridge_loo(z, y)
+        gamma, alpha, dof = ridge_loo(z, y)
         fitted = (z - self.p) @ gamma  # G(z) per row
         mean, se = _kept_mean_and_se(z, y - fitted)
         mean = mean + gamma * (1.0 - self.p)
-        return feature_output(inp, mean, se, control_alpha=alpha)
+        # in-sample residuals understate the noise by the fit's degrees of freedom
+        n = z.shape[0]
+        inflate = math.sqrt(n / (n - dof - 1)) if n > dof + 1 else math.inf
+        return feature_output(inp, mean, se * inflate, control_alpha=alpha)
 
 
 @dataclass(frozen=True)

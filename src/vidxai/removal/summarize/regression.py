@@ -7,7 +7,7 @@ import torch
 from torch import Tensor
 
 
-def ridge_loo(x: Tensor, y: Tensor, grid: int = 13) -> tuple[Tensor, float]:
+def ridge_loo(x: Tensor, y: Tensor, grid: int = 13) -> tuple[Tensor, float, float]:
     """Ridge coefficients of ``y`` on ``x`` with an unpenalised intercept, the penalty ``α``
     picked from a log grid by the closed-form leave-one-out residuals ``e_i / (1 − h_ii)``.
 
@@ -16,11 +16,12 @@ def ridge_loo(x: Tensor, y: Tensor, grid: int = 13) -> tuple[Tensor, float]:
         grid: number of penalties tried, ``α = s_max² · 10^k`` for ``k`` in ``[−5, 1]``.
 
     Returns:
-        ``(coef M, alpha)``; ``coef`` are zeros when ``n < 3``.
+        ``(coef M, alpha, dof)`` with ``dof = tr(H)`` the fit's effective degrees of freedom
+        (slopes; the intercept adds one more); ``coef`` are zeros when ``n < 3``.
     """
     n, m = x.shape
     if n < 3:
-        return torch.zeros(m, dtype=x.dtype), float("inf")
+        return torch.zeros(m, dtype=x.dtype), float("inf"), 0.0
     xc = x - x.mean(0)
     yc = y - y.mean()
     u, sv, vt = torch.linalg.svd(xc, full_matrices=False)
@@ -39,4 +40,4 @@ def ridge_loo(x: Tensor, y: Tensor, grid: int = 13) -> tuple[Tensor, float]:
             best = (err, alpha)
     alpha = best[1]
     coef = vt.T @ (sv / (s2 + alpha) * uty)
-    return coef, alpha
+    return coef, alpha, float((s2 / (s2 + alpha)).sum())

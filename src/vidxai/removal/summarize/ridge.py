@@ -26,7 +26,9 @@ def weighted_ridge(
     x: Tensor, y: Tensor, w: Tensor, alpha: float, unit: int = 1, first: int = 0
 ) -> tuple[Tensor, Tensor, Tensor, float]:
     """Weighted ridge regression with an unpenalised intercept (scikit-learn's ``Ridge`` with
-    ``sample_weight``), plus heteroscedasticity-consistent (HC0 sandwich) standard errors.
+    ``sample_weight``), plus heteroscedasticity-consistent sandwich standard errors with the
+    HC1 correction ``u / (u − M − 1)`` for ``u`` independent units (infinite while
+    ``u ≤ M + 1``: the fit then interpolates and its residuals say nothing).
 
     Args:
         x: ``n×M`` float64; y: ``n``; w: ``n`` non-negative weights; alpha: penalty ≥ 0.
@@ -53,6 +55,8 @@ def weighted_ridge(
         scores = torch.cat([head, grouped, tail[whole:]])
     meat = scores.T @ scores
     cov = a_inv @ meat @ a_inv
+    dof = scores.shape[0] - x.shape[1] - 1  # independent units − slopes − intercept
+    cov = cov * (scores.shape[0] / dof) if dof > 0 else torch.full_like(cov, float("inf"))
     se = cov.diagonal().clamp_min(0).sqrt()
     ss_tot = float(w @ yc**2)
     r2 = 1.0 - float(w @ resid**2) / ss_tot if ss_tot > 0 else 1.0
