@@ -32,8 +32,9 @@ def test_explain_writes_valid_files_for_a_frame_folder(tmp_path) -> None:
     assert exp.to_original().shape == (16, 64, 48)
     summary = json.loads((out / "frames_saliency.json").read_text())
     assert summary["target_name"] == "left" and summary["n_backward"] == 1
-    gif = read_video(out / "frames_saliency.gif")
-    assert gif.num_frames == 16 and gif.width == 48  # overlay on the original frames
+    mp4 = read_video(out / "frames_saliency.mp4")  # the primary overlay: every original frame
+    assert mp4.num_frames == 16 and mp4.width >= 48  # small clips are enlarged by whole factors
+    assert (out / "frames_saliency.gif").is_file()  # the small GIF beside it
     with Image.open(out / "frames_saliency_grid.png") as png:
         png.verify()
 
@@ -58,7 +59,9 @@ def test_explain_video_file_and_demo(tmp_path) -> None:
     rows = list(csv.DictReader((demo / "summary.csv").open()))
     assert [r["method"] for r in rows] == ["saliency"]
     assert int(rows[0]["n_forward"]) == 2 and float(rows[0]["score"]) > 0
-    assert read_video(demo / "clip0_saliency.gif").num_frames == 16
+    assert read_video(demo / "clip0_saliency.mp4").num_frames == 16
+    page = (demo / "report.html").read_text()
+    assert "held-out" in page and "knows only" in page
     assert vidxai.load_explanation(demo / "clip0_saliency.pt").method == "saliency"
     assert np.isfinite(float(rows[0]["seconds"]))
 
@@ -74,3 +77,12 @@ def test_python_dash_m_runs_the_cli() -> None:
         check=True,
     )
     assert "saliency" in out.stdout and "integrated_gradients" in out.stdout
+
+
+def test_demo_uses_held_out_clips_and_leaves_out_the_lime_duplicate() -> None:
+    from vidxai.cli.demo import HELD_OUT_SEED, demo_methods
+
+    specs, left_out = demo_methods(None)
+    names = [s.name for s in specs]
+    assert "removal" not in names and "removal" in left_out and "lime3d" in names
+    assert HELD_OUT_SEED > 9600  # the demo model was trained on seeds 0–9600
