@@ -8,9 +8,8 @@ Quick start::
     explanation.save("clip_saliency.pt")
 """
 
-from vidxai.api import explain
-from vidxai.core.explanation import Explanation, load_explanation
-from vidxai.core.registry import get_method, list_methods, register_method
+from typing import TYPE_CHECKING
+
 from vidxai.errors import (
     BatchSizeError,
     InvalidInputError,
@@ -23,11 +22,25 @@ from vidxai.errors import (
     WeightsUnavailableError,
 )
 
+if TYPE_CHECKING:  # the real imports load lazily (torch is heavy): see __getattr__
+    from vidxai.api import explain
+    from vidxai.core.explanation import Explanation, load_explanation
+    from vidxai.core.registry import get_method, list_methods, register_method
+
 __version__ = "0.1.0"
 
+_LAZY_NAMES = {
+    "explain": "vidxai.api",
+    "Explanation": "vidxai.core.explanation",
+    "load_explanation": "vidxai.core.explanation",
+    "get_method": "vidxai.core.registry",
+    "list_methods": "vidxai.core.registry",
+    "register_method": "vidxai.core.registry",
+}
+
 __all__ = [
-    "Explanation",
     "BatchSizeError",
+    "Explanation",
     "InvalidInputError",
     "ParameterError",
     "TargetError",
@@ -59,7 +72,11 @@ _SUBMODULES = (
 
 
 def __getattr__(name: str) -> object:
-    # Heavier submodules load on first use.
+    # Heavier submodules and torch-backed names load on first use.
+    if name in _LAZY_NAMES:
+        import importlib
+
+        return getattr(importlib.import_module(_LAZY_NAMES[name]), name)
     if name in _SUBMODULES:
         import importlib
 
