@@ -123,6 +123,7 @@ def run_demo(
                 exp = vidxai.explain(
                     model, clip.frames, method=spec.name, progress=progress, **settings
                 )
+                assert isinstance(exp, vidxai.Explanation)  # one clip in, one out
             except UnsupportedModelError as exc:
                 skipped[spec.name] = str(exc)
                 bar.update(1)

@@ -152,6 +152,7 @@ def _explainer(inputs: MetricInputs, params: SanityParams) -> Explainer:
             behaviour=behaviour,
             **method_params,
         )
+        assert not isinstance(out, list)  # one clip in, one Explanation out
         return out.attribution
 
     return run
