@@ -10,13 +10,19 @@ from pathlib import Path
 ORDER = (
     "00_intro",
     "gradient_cam",
+    "cam_variants",
+    "relevance",
     "removal",
+    "aosa_swagv",
     "extremal",
     "evaluation",
+    "runs",
+    "study",
     "viz",
     "models",
     "video",
     "benchmark",
+    "layers",
     "90_development",
 )
 
