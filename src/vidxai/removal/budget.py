@@ -15,7 +15,7 @@ from vidxai.errors import ParameterError
 from vidxai.removal.sample.base import Samples
 
 #: Default ``tolerance`` of ``n_samples="auto"`` (RMS standard error / map range).
-DEFAULT_TOLERANCE = 0.05
+DEFAULT_TOLERANCE = 0.015
 #: Default ``max_samples`` of ``n_samples="auto"``.
 DEFAULT_MAX_SAMPLES = 4000
 

@@ -97,7 +97,7 @@ class BudgetFields:
             the RMS standard error relative to the map's range is ≤ ``tolerance``, or
             ``max_samples`` passes were spent. The explanation's extras report
             ``n_samples_used`` and ``relative_standard_error``.
-        tolerance: stopping tolerance of ``"auto"`` (default 0.05).
+        tolerance: stopping tolerance of ``"auto"`` (default 0.015).
         max_samples: most passes of ``"auto"`` (default 4000).
     """
 
