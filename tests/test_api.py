@@ -156,3 +156,14 @@ def test_model_failing_on_the_input_gives_a_clear_error() -> None:
     model = nn.Sequential(nn.Flatten(), nn.Linear(3 * 4 * 8 * 8, 2))
     with pytest.raises(InvalidInputError, match="cannot run on an input of shape"):
         vidxai.explain(model, torch.rand(3, 8, 8, 8), progress=False)
+
+
+def test_layer_may_be_a_module_of_the_model(tiny_model, tiny_clip) -> None:
+    by_name = vidxai.explain(tiny_model, tiny_clip[0], method="gradcam", layer="features.2")
+    by_module = vidxai.explain(
+        tiny_model, tiny_clip[0], method="gradcam", layer=tiny_model.features[2]
+    )
+    torch.testing.assert_close(by_module.attribution, by_name.attribution)
+    assert by_module.extras["layer"] == "features.2"
+    with pytest.raises(ParameterError, match="not a sub-module"):
+        vidxai.explain(tiny_model, tiny_clip[0], method="gradcam", layer=nn.Conv3d(3, 3, 1))
