@@ -26,13 +26,42 @@ def _blocks() -> list[tuple[int, str]]:
 
 BLOCKS = _blocks()
 
+# Blocks that do not run as written yet (issue 16, open): each still uses a file, a name or a
+# package the reader must supply. They are strict expected failures, so one that gets fixed
+# must leave this list; a block not listed here must run.
+NOT_YET_RUNNABLE = (
+    'model = vidxai.load_model("r3d_18", weights="r3d_18_kinetics',
+    'exp = vidxai.explain(model, "clip.mp4", method="lime3d"',
+    "my_tensor",
+    "duckdb.sql(",
+    "ci = mean_ci([0.05, 0.02, 0.6, 0.39]",
+    'viz.plot_deletion_insertion("di.png"',
+    'model = load_model("r3d_18", weights="DEFAULT")',
+    'spec = InputSpec(layout="NCTHW", num_frames=16',
+    'video = read_video("clip.mp4")',
+    'model = load_model("vidxai-demo")    # bundled weights',
+)
+
+
+def _params() -> list:
+    out = []
+    for line, code in BLOCKS:
+        known = any(marker in code for marker in NOT_YET_RUNNABLE)
+        marks = (
+            [pytest.mark.xfail(strict=True, reason="issue 16: not runnable as written yet")]
+            if known
+            else []
+        )
+        out.append(pytest.param(line, code, marks=marks, id=f"line{line}"))
+    return out
+
 
 def test_the_readme_has_python_examples() -> None:
     assert len(BLOCKS) >= 5
 
 
 @pytest.mark.slow
-@pytest.mark.parametrize(("line", "code"), BLOCKS, ids=[f"line{n}" for n, _ in BLOCKS])
+@pytest.mark.parametrize(("line", "code"), _params())
 def test_readme_block_runs(line: int, code: str, tmp_path: Path) -> None:
     env = {
         **os.environ,
