@@ -102,7 +102,8 @@ def test_rows_have_the_issue_columns_and_match_explain(finished, model):
             **({"n_samples": 16} if row["method"] == "rise3d" else {}),
         )
         stored = load_attribution(out, row["key"])
-        assert torch.equal(stored.attribution, alone.attribution)
+        # batched CAM passes may differ from one clip alone in the last float bits
+        torch.testing.assert_close(stored.attribution, alone.attribution, rtol=1e-5, atol=1e-7)
         assert stored.attribution.dtype == torch.float32
         assert vidxai.load_explanation(out / row["attribution_path"]).method == row["method"]
         assert row["n_forward"] == alone.n_forward and row["target"] == alone.target
