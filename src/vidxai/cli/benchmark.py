@@ -99,13 +99,14 @@ def command(
     `vidxai run` (resumable; rerunning skips finished items). Writes the run store into --out
     (results.parquet, attributions/), results.csv, and the report (report/report.html with
     tables of mean and bounded 95 % CI per method, plots)."""
+    from vidxai.core.engine import check_batch_size
     from vidxai.runner import run_experiment
     from vidxai.runner.preset import benchmark_experiment
     from vidxai.runner.report import write_csv, write_report
     from vidxai.runner.store import read_results
     from vidxai.runner.summary import decode, metric_table
 
-    bs: int | str = int(batch_size) if batch_size.isdigit() else batch_size
+    bs = check_batch_size(batch_size)  # the engine's rule: a positive int or auto
     if bs != "auto" and not isinstance(bs, int):
         raise ParameterError(f"--batch-size must be a positive integer or auto, got {batch_size!r}")
     experiment = benchmark_experiment(

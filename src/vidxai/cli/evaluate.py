@@ -151,7 +151,9 @@ def command(
     metric_params: dict[str, Any] = parse_key_values(params)
     frames = read_video(video).frames
     model = load_model(model_name, weights=weights if weights is not None else "auto", seed=seed)
-    bs: int | str = int(batch_size) if batch_size.isdigit() else batch_size
+    from vidxai.core.engine import check_batch_size
+
+    bs = check_batch_size(batch_size)  # the engine's rule: a positive int or auto
     tgt: int | str | None = int(target) if target is not None and target.isdigit() else target
     result = evaluate(
         model,

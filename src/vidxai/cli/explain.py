@@ -107,7 +107,9 @@ def command(
     source = read_video(video)
     decoded = time.perf_counter()
     model = load_model(model_name, weights=weights if weights is not None else "auto", seed=seed)
-    bs: int | str = int(batch_size) if batch_size.isdigit() else batch_size
+    from vidxai.core.engine import check_batch_size
+
+    bs = check_batch_size(batch_size)  # the engine's rule: a positive int or auto
     tgt: int | str | None = int(target) if target is not None and target.isdigit() else target
     explanation = vidxai.explain(  # one video in: one Explanation out
         model,
