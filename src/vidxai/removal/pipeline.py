@@ -19,14 +19,16 @@ from vidxai.errors import ParameterError
 from vidxai.removal.budget import AutoBudget, relative_standard_error, score_in_rounds
 from vidxai.removal.remove import (
     BoxMasks,
+    FillInput,
     MaskLayout,
     RemovalSpec,
     Renderer,
+    ScratchBuffers,
     SegmentMasks,
     ShiftedGridMasks,
     SmoothGridMasks,
     check_removal_spec,
-    make_fill,
+    make_removal_fill,
 )
 from vidxai.removal.sample import (
     OneInSampler,
@@ -160,19 +162,19 @@ def _segment(pipeline: Pipeline, ctx: ExplainContext) -> Tensor | None:
 
 
 def _renderer(
-    pipeline: Pipeline, ctx: ExplainContext, masks: MaskLayout, labels: Tensor | None
+    pipeline: Pipeline,
+    ctx: ExplainContext,
+    masks: MaskLayout,
+    labels: Tensor | None,
+    buffers: ScratchBuffers | None = None,
 ) -> Renderer:
     """Removal step: the batch renderer of the perturbed clips."""
     x = ctx.x
     box_mean = pipeline.removal == "mean" and isinstance(masks, BoxMasks)
-    fill = (
-        None
-        if box_mean
-        else make_fill(pipeline.removal, x, ctx.pixel_value, labels, pipeline.blur_sigma)
-    )
-    return Renderer(
-        x, fill, masks, pipeline.soft_edges, box_mean, reuse_buffers=x.device.type == "cpu"
-    )
+    fill_input = FillInput(x, ctx.pixel_value, labels, pipeline.blur_sigma, ctx.generator)
+    fill = None if box_mean else make_removal_fill(pipeline.removal, fill_input)
+    reuse = x.device.type == "cpu"
+    return Renderer(x, fill, masks, pipeline.soft_edges, box_mean, reuse, buffers)
 
 
 def _least_rows(samples: Samples) -> int:
@@ -193,6 +195,8 @@ class PreparedRun:
         score: ``(start, stop) → stop − start`` target values of rows ``[start, stop)``
             (one ``ctx.scorer.run`` call: one engine call).
         summarize: ``(first rows, their scores) → MethodOutput`` (the summary step).
+        render: ``(start, stop, out=None) → (stop − start)×C×T×H×W`` perturbed clips of rows
+            ``[start, stop)`` (what ``score`` feeds the scorer; a batch of clips pools these).
     """
 
     labels: Tensor | None
@@ -200,16 +204,25 @@ class PreparedRun:
     masks: MaskLayout
     score: Callable[[int, int], Tensor]
     summarize: Callable[[Samples, Tensor], MethodOutput]
+    render: Renderer
 
 
-def prepare_run(ctx: ExplainContext, pipeline: Pipeline) -> PreparedRun:
-    """Segment → sample → render for ``ctx.x``; scoring and summary are returned as steps."""
+def prepare_run(
+    ctx: ExplainContext, pipeline: Pipeline, buffers: ScratchBuffers | None = None
+) -> PreparedRun:
+    """Segment → sample → render for ``ctx.x`` (one clip, ``1×C×T×H×W``); scoring and summary
+    are returned as steps.
+
+    Args:
+        buffers: scratch buffers for the renderer (shared by the runs of a batch of clips);
+            None = its own.
+    """
     shape: tuple[int, int, int] = tuple(ctx.x.shape[2:])  # type: ignore[assignment]
     labels = _segment(pipeline, ctx)
     num_features, make_layout = _layout(pipeline, ctx, labels, shape)
     samples = pipeline.sampler(num_features, shape, ctx.generator)
     masks: MaskLayout = make_layout(samples)
-    render = _renderer(pipeline, ctx, masks, labels)
+    render = _renderer(pipeline, ctx, masks, labels, buffers)
 
     def summarize(rows: Samples, scores: Tensor) -> MethodOutput:
         return pipeline.summary(SummaryInput(rows, scores, masks, shape, ctx.scorer.batch_size))
@@ -219,7 +232,7 @@ def prepare_run(ctx: ExplainContext, pipeline: Pipeline) -> PreparedRun:
             stop - start, lambda a, b: render(start + a, start + b), desc=pipeline.name
         )
 
-    return PreparedRun(labels, samples, masks, score, summarize)
+    return PreparedRun(labels, samples, masks, score, summarize, render)
 
 
 def run_pipeline(ctx: ExplainContext, pipeline: Pipeline) -> MethodOutput:
@@ -239,14 +252,23 @@ def run_pipeline(ctx: ExplainContext, pipeline: Pipeline) -> MethodOutput:
     run = prepare_run(ctx, pipeline)
     samples = run.samples
     if pipeline.budget is None or samples.exact or samples.z is None:
-        out = run.summarize(samples, run.score(0, samples.n))
-        out.extras["n_samples_used"] = samples.n
-        if "standard_error" in out.extras:
-            out.extras["relative_standard_error"] = relative_standard_error(out)
-    else:
-        least = _least_rows(samples)
-        out = score_in_rounds(samples, run.score, run.summarize, pipeline.budget, least)
-    out.extras["n_features"] = samples.num_features
+        return finish_run(run, run.score(0, samples.n))
+    least = _least_rows(samples)
+    out = score_in_rounds(samples, run.score, run.summarize, pipeline.budget, least)
+    return _feature_extras(run, out)
+
+
+def finish_run(run: PreparedRun, scores: Tensor) -> MethodOutput:
+    """Summary step of a run whose every row was scored (``scores``: ``samples.n`` values)."""
+    out = run.summarize(run.samples, scores)
+    out.extras["n_samples_used"] = run.samples.n
+    if "standard_error" in out.extras:
+        out.extras["relative_standard_error"] = relative_standard_error(out)
+    return _feature_extras(run, out)
+
+
+def _feature_extras(run: PreparedRun, out: MethodOutput) -> MethodOutput:
+    out.extras["n_features"] = run.samples.num_features
     if run.labels is not None:
         out.extras["segments"] = run.labels
     return out

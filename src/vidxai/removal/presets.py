@@ -1,7 +1,11 @@
 """The six REVEX video methods as declarations of stage components, plus the generic ``removal``.
 
 Each preset builds a :class:`~vidxai.removal.pipeline.Pipeline` from its parameters and hands
-it to :func:`~vidxai.removal.pipeline.run_pipeline`, the only code that runs a removal method.
+it to :func:`~vidxai.removal.batch.run_pipeline_batch`. Every method is registered
+``batched=True``: with N clips, each clip is prepared alone (its own generator and target, so
+the same draws as explaining it alone) and the rows of all clips are scored in one engine call
+whose batches mix clips; with ``n_samples="auto"`` each clip runs its own rounds, clip by clip.
+Either way, one output per clip.
 """
 
 from __future__ import annotations
@@ -13,9 +17,10 @@ from typing import Literal
 from vidxai.core.context import ExplainContext
 from vidxai.core.registry import MethodOutput, register_method
 from vidxai.errors import ParameterError
+from vidxai.removal.batch import run_pipeline_batch
 from vidxai.removal.budget import AutoBudget
 from vidxai.removal.params import BudgetFields, RemovalFields, SegmentationFields
-from vidxai.removal.pipeline import SUMMARIES, MaskStyle, Pipeline, make_summary, run_pipeline
+from vidxai.removal.pipeline import SUMMARIES, MaskStyle, Pipeline, make_summary
 from vidxai.removal.sample import (
     BernoulliSampler,
     OneInSampler,
@@ -121,12 +126,13 @@ class Lime3DParams(_Sampled):
     "lime3d",
     params=Lime3DParams,
     family="removal",
+    batched=True,
     description="3D LIME (REVEX): supervoxels kept with p=0.5, LIME-kernel ridge coefficients.",
     quick_params={"n_samples": 64, "n_segments": 16},
 )
-def lime3d(ctx: ExplainContext, params: Lime3DParams) -> MethodOutput:
+def lime3d(ctx: ExplainContext, params: Lime3DParams) -> list[MethodOutput]:
     """Per-segment ridge coefficients; extras: standard_error, segments, intercept, r2."""
-    return run_pipeline(ctx, params.build())
+    return run_pipeline_batch(ctx, params.build())
 
 
 # ----------------------------------------------------------------------------- 3D Kernel SHAP
@@ -165,13 +171,14 @@ class KernelShap3DParams(_Sampled):
     "kernel_shap3d",
     params=KernelShap3DParams,
     family="removal",
+    batched=True,
     description="3D Kernel SHAP (REVEX): Shapley-kernel coalitions, constrained WLS (exact "
     "efficiency).",
     quick_params={"n_samples": 64, "n_segments": 16},
 )
-def kernel_shap3d(ctx: ExplainContext, params: KernelShap3DParams) -> MethodOutput:
+def kernel_shap3d(ctx: ExplainContext, params: KernelShap3DParams) -> list[MethodOutput]:
     """Per-segment Shapley values; extras: standard_error, base_value, full_value, exact."""
-    return run_pipeline(ctx, params.build())
+    return run_pipeline_batch(ctx, params.build())
 
 
 # ----------------------------------------------------------------------------------- 3D RISE
@@ -231,12 +238,13 @@ class Rise3DParams(_Sampled):
     "rise3d",
     params=Rise3DParams,
     family="removal",
+    batched=True,
     description="3D RISE (REVEX): random 4×7×7 cell masks upsampled softly, mean score when kept.",
     quick_params={"n_samples": 64},
 )
-def rise3d(ctx: ExplainContext, params: Rise3DParams) -> MethodOutput:
+def rise3d(ctx: ExplainContext, params: Rise3DParams) -> list[MethodOutput]:
     """Mean score when kept; extras: standard_error (per cell, or per voxel for ``pixel``)."""
-    return run_pipeline(ctx, params.build())
+    return run_pipeline_batch(ctx, params.build())
 
 
 # -------------------------------------------------------------------------- LOCO / Univariate
@@ -258,12 +266,13 @@ class LocoParams(_Segmented):
     "loco",
     params=LocoParams,
     family="removal",
+    batched=True,
     description="LV LOCO (REVEX): drop in score when one supervoxel is removed (M+1 passes).",
     quick_params={"n_segments": 16},
 )
-def loco(ctx: ExplainContext, params: LocoParams) -> MethodOutput:
+def loco(ctx: ExplainContext, params: LocoParams) -> list[MethodOutput]:
     """Per-segment score drops; extras: segments, intact_score."""
-    return run_pipeline(ctx, params.build())
+    return run_pipeline_batch(ctx, params.build())
 
 
 @dataclass(frozen=True)
@@ -283,12 +292,13 @@ class UnivariateParams(_Segmented):
     "univariate",
     params=UnivariateParams,
     family="removal",
+    batched=True,
     description="LV Univariate Predictors (REVEX): gain when only one supervoxel is kept.",
     quick_params={"n_segments": 16},
 )
-def univariate(ctx: ExplainContext, params: UnivariateParams) -> MethodOutput:
+def univariate(ctx: ExplainContext, params: UnivariateParams) -> list[MethodOutput]:
     """Per-segment score gains over the fully removed clip; extras: segments, removed_score."""
-    return run_pipeline(ctx, params.build())
+    return run_pipeline_batch(ctx, params.build())
 
 
 # ------------------------------------------------------------------------------------ 3D SOS
@@ -331,13 +341,14 @@ class Occlusion3DParams(RemovalFields):
     "occlusion3d",
     params=Occlusion3DParams,
     family="removal",
+    batched=True,
     description="3D Sampled Occlusion Sensitivity (REVEX): score drop per strided cuboid, "
     "averaged per voxel.",
     quick_params={"kernel": (2, 2, 2), "stride": (1, 1, 1)},
 )
-def occlusion3d(ctx: ExplainContext, params: Occlusion3DParams) -> MethodOutput:
+def occlusion3d(ctx: ExplainContext, params: Occlusion3DParams) -> list[MethodOutput]:
     """Mean drop of the cuboids covering each voxel; extras: occluded_scores, positions."""
-    return run_pipeline(ctx, params.build())
+    return run_pipeline_batch(ctx, params.build())
 
 
 # ------------------------------------------------------------------------- generic composition
@@ -423,9 +434,10 @@ class RemovalParams(_Sampled):
     "removal",
     params=RemovalParams,
     family="removal",
+    batched=True,
     description="Any REVEX composition: segmentation × sampler × removal × summary.",
     quick_params={"n_samples": 32, "n_segments": 16},
 )
-def removal(ctx: ExplainContext, params: RemovalParams) -> MethodOutput:
+def removal(ctx: ExplainContext, params: RemovalParams) -> list[MethodOutput]:
     """Runs the composition the parameters describe."""
-    return run_pipeline(ctx, params.build())
+    return run_pipeline_batch(ctx, params.build())

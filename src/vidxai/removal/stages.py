@@ -1,5 +1,5 @@
 """Named registries of removal stage components (segmenters, samplers, summaries, mask
-layouts), so a new component is one ``register`` call instead of another ``elif``."""
+layouts, fills), so a new component is one ``register`` call instead of another ``elif``."""
 
 from __future__ import annotations
 
@@ -32,6 +32,13 @@ class StageRegistry(Generic[F]):
             return factory
 
         return add
+
+    def unregister(self, name: str) -> F:
+        """Remove the entry ``name`` (e.g. a test's temporary fill) and return its factory;
+        :class:`~vidxai.errors.UnknownNameError` if there is none."""
+        factory = self.get(name)
+        del self._entries[name]
+        return factory
 
     def get(self, name: str) -> F:
         """The factory registered as ``name``; :class:`~vidxai.errors.UnknownNameError` listing

@@ -1,7 +1,16 @@
 """Removal stage: fills (what replaces removed voxels), mask layouts, and the batch renderer."""
 
 from vidxai.removal.remove.blur import blur_video, gaussian_matrix
-from vidxai.removal.remove.fill import FILL_NAMES, RemovalSpec, check_removal_spec, make_fill
+from vidxai.removal.remove.buffers import ScratchBuffers
+from vidxai.removal.remove.fill import (
+    FILL_NAMES,
+    FILLS,
+    FillInput,
+    RemovalSpec,
+    check_removal_spec,
+    make_fill,
+    make_removal_fill,
+)
 from vidxai.removal.remove.masks import (
     BoxMasks,
     MaskLayout,
@@ -14,11 +23,14 @@ from vidxai.removal.remove.masks import (
 from vidxai.removal.remove.render import Renderer
 
 __all__ = [
+    "FILLS",
     "FILL_NAMES",
     "BoxMasks",
+    "FillInput",
     "MaskLayout",
     "RemovalSpec",
     "Renderer",
+    "ScratchBuffers",
     "SegmentMasks",
     "ShiftedGridMasks",
     "SmoothGridMasks",
@@ -27,5 +39,6 @@ __all__ = [
     "gaussian_matrix",
     "linear_interp_matrix",
     "make_fill",
+    "make_removal_fill",
     "upsample_cells",
 ]

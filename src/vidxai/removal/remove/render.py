@@ -2,21 +2,14 @@
 
 from __future__ import annotations
 
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 
 import torch
 from torch import Tensor
 
 from vidxai.removal.remove.blur import gaussian_matrix
+from vidxai.removal.remove.buffers import ScratchBuffers
 from vidxai.removal.remove.masks import BoxMasks, MaskLayout
-
-
-def _storage_users(t: Tensor) -> int:
-    """Number of tensors sharing ``t``'s storage (−1 where PyTorch cannot tell: never reuse)."""
-    try:
-        return int(torch._C._storage_Use_Count(t.untyped_storage()._cdata))
-    except (AttributeError, RuntimeError):  # pragma: no cover - older/other PyTorch builds
-        return -1
 
 
 @dataclass
@@ -34,10 +27,10 @@ class Renderer:
         masks: the mask layout producing ``b×T×H×W`` removal masks.
         soft_edges: standard deviation (voxels) of a per-frame 2D Gaussian blur of each mask
             (REVEX presets: 3.5); 0 = hard edges.
-        reuse_buffers: write masks and clips into preallocated buffers (on CPU, allocating a
-            fresh batch every time page-faults ~10× longer than rendering it). Before a rewrite,
-            a buffer's storage is checked for other users (e.g. a model returning a view of its
-            input); if there are any, a fresh buffer is taken instead, so reuse is never visible.
+        reuse_buffers: write masks and clips into preallocated buffers (see
+            :class:`~vidxai.removal.remove.buffers.ScratchBuffers`; reuse is never visible).
+        buffers: the scratch buffers to use (shared by the renderers of a batch of clips, so
+            memory stays one batch whatever the number of clips); None = the renderer's own.
     """
 
     x: Tensor
@@ -46,9 +39,11 @@ class Renderer:
     soft_edges: float = 0.0
     box_mean: bool = False
     reuse_buffers: bool = True
-    _buffers: dict[str, tuple[Tensor, int]] = field(default_factory=dict, init=False, repr=False)
+    buffers: ScratchBuffers | None = None
 
     def __post_init__(self) -> None:
+        if self.buffers is None:
+            self.buffers = ScratchBuffers(self.x.dtype, self.x.device, self.reuse_buffers)
         _, h, w = self.masks.shape
         if self.soft_edges > 0:
             self._gh = gaussian_matrix(h, self.soft_edges, self.x.device)
@@ -63,22 +58,12 @@ class Renderer:
         return m
 
     def _scratch(self, key: str, shape: tuple[int, ...]) -> Tensor | None:
-        """A reusable buffer of ``shape`` (None when reuse is off): the previous one if nothing
-        else holds a reference into it, else a fresh one."""
-        if not self.reuse_buffers:
-            return None
-        buf, users = self._buffers.get(key, (None, 0))
-        if buf is None or buf.shape[0] < shape[0] or _storage_users(buf) != users:
-            buf = torch.empty(shape, dtype=self.x.dtype, device=self.x.device)
-            users = _storage_users(buf)
-            if users < 0:
-                self.reuse_buffers = False
-                return None
-            self._buffers[key] = (buf, users)
-        return buf[: shape[0]]
+        assert self.buffers is not None
+        return self.buffers.get(key, shape)
 
-    def __call__(self, start: int, stop: int) -> Tensor:
-        """``(stop−start)×C×T×H×W`` perturbed clips."""
+    def __call__(self, start: int, stop: int, out: Tensor | None = None) -> Tensor:
+        """``(stop−start)×C×T×H×W`` perturbed clips (written into ``out`` when given: e.g. this
+        clip's rows of a batch that mixes clips)."""
         m = self.removal_masks(start, stop).unsqueeze(1)  # b×1×T×H×W
         if self.box_mean:
             assert isinstance(self.masks, BoxMasks)
@@ -86,7 +71,8 @@ class Renderer:
         else:
             assert self.fill is not None
             fill = self.fill
-        out = self._scratch("clip", (m.shape[0], *self.x.shape[1:]))
+        if out is None:
+            out = self._scratch("clip", (m.shape[0], *self.x.shape[1:]))
         if out is None:
             return torch.lerp(self.x, fill, m)
         return torch.lerp(self.x, fill, m, out=out)
