@@ -95,9 +95,11 @@ class Lime3DParams(_Sampled):
             :class:`~vidxai.removal.params.BudgetFields`: ``tolerance``, ``max_samples``).
         p: keep probability of each segment.
         kernel_width: LIME kernel width on the cosine distance (0.25).
-        alpha: ridge penalty (1).
-        design: keep draws from ``sobol`` (scrambled Sobol points, default) or ``iid``
-            uniforms (REVEX).
+        alpha: ridge penalty (REVEX: 1), or ``"auto"``: chosen by exact leave-one-out
+            error, capped so that it vanishes relative to ``n_samples`` (see
+            :class:`~vidxai.removal.summarize.LimeRidge`).
+        design: keep draws from ``sobol`` (scrambled Sobol points, default), ``hadamard``
+            (randomised Hadamard blocks) or ``iid`` uniforms (REVEX).
         antithetic: complementary pairs ``(z, 1 − z)`` (needs ``p = 0.5``; off by default:
             a pair spends two passes on one direction of the design, which measured worse
             below M samples). ``design="iid", antithetic=False`` is REVEX's sampler.
@@ -105,7 +107,7 @@ class Lime3DParams(_Sampled):
 
     p: float = 0.5
     kernel_width: float = 0.25
-    alpha: float = 1.0
+    alpha: float | Literal["auto"] = 1.0
     design: DesignName = "sobol"
     antithetic: bool = False
 
@@ -152,18 +154,25 @@ class KernelShap3DParams(_Sampled):
             or ``uniform`` with importance weights.
         design: ``iid`` (default: Sobol points measured no better here, see the fidelity
             benchmark) or ``sobol`` (quasi-random sizes and orders).
+        complete: stratify by size: enumerate the sizes with the most kernel mass while the
+            budget allows, draw the rest (see :class:`~vidxai.removal.sample.ShapleySampler`);
+            not with ``n_samples="auto"`` (its rounds need a prefix-consistent design).
     """
 
     pairs: bool = True
     size_distribution: SizeDistribution = "kernel"
     design: DesignName = "iid"
+    complete: bool = False
 
     def __post_init__(self) -> None:
         super().__post_init__()
         self.build()
 
     def build(self) -> Pipeline:
-        sampler = ShapleySampler(self.rows, self.pairs, self.size_distribution, self.design)
+        complete = self.complete and self.n_samples != "auto"
+        sampler = ShapleySampler(
+            self.rows, self.pairs, self.size_distribution, self.design, complete
+        )
         return self.pipeline(sampler, KernelShapWLS(), "kernel_shap3d", budget=self.budget())
 
 

@@ -23,10 +23,14 @@ class Samples:
         empty_row: index of the row removing every feature, if any.
         exact: every coalition was enumerated (no sampling error).
         unit: consecutive random rows forming one independent draw (2 for antithetic pairs).
-        first_random: rows before this index are fixed base rows (intact / fully removed).
+        first_random: rows before this index are fixed rows (intact / fully removed, and the
+            enumerated strata of a stratified Kernel SHAP design): no sampling error.
         boxes: ``n×6`` int64 ``(t0, t1, h0, h1, w0, w1)`` cuboid removed in each row (cuboid
             sampler only; an empty box for the intact row).
         positions: cuboid positions along (t, h, w) (cuboid sampler only; ``M = ∏ positions``).
+        nested: the first ``k`` rows are themselves a valid design of ``k`` rows (every
+            sampler but the stratified Kernel SHAP one, whose strata depend on the budget);
+            ``n_samples="auto"`` and prefix replays need it.
     """
 
     z: Tensor | None
@@ -39,6 +43,7 @@ class Samples:
     first_random: int = 0
     boxes: Tensor | None = None
     positions: tuple[int, int, int] | None = None
+    nested: bool = True
 
     @property
     def n(self) -> int:

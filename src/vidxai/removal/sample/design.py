@@ -1,4 +1,5 @@
-"""Uniform point sets behind the keep masks: plain pseudo-random or scrambled Sobol.
+"""Uniform point sets behind the keep masks: plain pseudo-random, scrambled Sobol, or
+randomised Hadamard blocks.
 
 Every design returns ``n×d`` points in ``[0, 1)`` whose rows are each *marginally* uniform on
 the unit cube, so a keep mask ``u < p`` is, row by row, an exact draw of independent
@@ -12,6 +13,7 @@ draw of ``k`` rows with the same generator state (so ``n_samples="auto"`` can dr
 
 from __future__ import annotations
 
+import math
 from typing import Literal
 
 import torch
@@ -20,8 +22,8 @@ from torch.quasirandom import SobolEngine
 
 from vidxai.errors import ParameterError
 
-DesignName = Literal["iid", "sobol"]
-DESIGNS: tuple[str, ...] = ("iid", "sobol")
+DesignName = Literal["iid", "sobol", "hadamard"]
+DESIGNS: tuple[str, ...] = ("iid", "sobol", "hadamard")
 
 
 def check_design(design: str) -> None:
@@ -38,11 +40,15 @@ def uniform_points(design: str, n: int, d: int, generator: torch.Generator) -> T
       (``torch.quasirandom.SobolEngine(scramble=True)``), seeded from ``generator``; each point
       is uniform on the cube, and every column is stratified (with ``n`` a power of two, exactly
       ``n/2`` points fall below 0.5 in each column).
+    * ``hadamard``: randomised Hadamard blocks (:func:`hadamard_points`): each column of a
+      block is exactly balanced at 0.5 and every two columns are exactly orthogonal there.
     """
     dev = generator.device
     if design == "iid":
         return torch.rand(n, d, generator=generator, device=dev)
     check_design(design)
+    if design == "hadamard":
+        return hadamard_points(n, d, generator)
     if d > SobolEngine.MAXDIM:
         raise ParameterError(
             f"design='sobol' supports at most {SobolEngine.MAXDIM} features, got {d}; "
@@ -51,3 +57,33 @@ def uniform_points(design: str, n: int, d: int, generator: torch.Generator) -> T
     seed = int(torch.randint(0, 2**62, (1,), generator=generator, device=dev).item())
     engine = SobolEngine(d, scramble=True, seed=seed)
     return engine.draw(n, dtype=torch.float32).to(dev)
+
+
+def hadamard_points(n: int, d: int, generator: torch.Generator) -> Tensor:
+    """``n×d`` points from independent randomised Hadamard blocks of ``b = 2^⌈log2(d+1)⌉`` rows.
+
+    In each block, column ``j`` is the Walsh function of a code ``c_j`` (``d`` distinct
+    non-zero codes of ``log2 b`` bits drawn at random), XOR a random bit ``s_j``, in a random
+    row order: the first binary digit of ``u_ij`` is ``parity(r_i · c_j) ⊕ s_j`` and the other
+    digits are independent uniforms. Given the codes, the ``s_j`` are independent fair bits,
+    so every row is exactly uniform on the cube (a keep mask ``u < p`` is an exact draw of
+    independent Bernoulli(p) features); over a whole block the indicators ``u < 0.5`` of two
+    columns are exactly orthogonal after centring (``c_j ⊕ c_k ≠ 0``) and each is kept in
+    exactly half the rows. Blocks are independent; the last one is cut short (a random subset
+    of its rows). Prefix-consistent: every block draws the same randomness whatever ``n``.
+    """
+    dev = generator.device
+    bits = max(1, math.ceil(math.log2(d + 1)))
+    b = 2**bits
+    place = 2 ** torch.arange(bits, device=dev)
+    blocks = []
+    for _ in range(math.ceil(n / b)):
+        codes = torch.randperm(b - 1, generator=generator, device=dev)[:d] + 1
+        flips = torch.randint(0, 2, (d,), generator=generator, device=dev)
+        rows = torch.randperm(b, generator=generator, device=dev)
+        r_bits = ((rows.unsqueeze(1) & place) > 0).double()  # b×bits
+        c_bits = ((codes.unsqueeze(1) & place) > 0).double()  # d×bits
+        first = ((r_bits @ c_bits.T).round().long() + flips) % 2  # b×d first binary digits
+        rest = torch.rand(b, d, generator=generator, device=dev)
+        blocks.append(((first.float() + rest) / 2).clamp(max=1.0 - 2.0**-24))
+    return torch.cat(blocks)[:n]

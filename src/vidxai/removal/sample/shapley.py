@@ -13,6 +13,7 @@ from torch import Tensor
 from vidxai.errors import ParameterError
 from vidxai.removal.sample.base import Samples
 from vidxai.removal.sample.design import DesignName, check_design, uniform_points
+from vidxai.removal.sample.stratified import stratified_coalitions
 
 
 def shapley_kernel(num_features: int, sizes: Tensor) -> Tensor:
@@ -56,8 +57,15 @@ class ShapleySampler:
       scrambled Sobol point of ``M + 1`` coordinates per draw instead of independent uniforms
       (each point is uniform, so each coalition keeps its distribution; the sizes are
       stratified).
+    * ``complete=True``: stratified by size (:mod:`~vidxai.removal.sample.stratified`): the
+      size pairs ``(1, M−1), (2, M−2), …`` with the most kernel mass are enumerated with
+      their exact kernel weights while the budget allows, the other sizes are drawn from the
+      remaining mass (paired with ``pairs``), and a coalition drawn again costs no pass but
+      adds to its weight. Exact on the enumerated strata, consistent overall. Needs
+      ``size_distribution="kernel"`` and ``design="iid"``; the design depends on
+      ``n_samples``, so it is not prefix-consistent (``Samples.nested = False``).
 
-    The draw is prefix-consistent (rows of a smaller ``n_samples`` are the first rows of a
+    Otherwise the draw is prefix-consistent (rows of a smaller ``n_samples`` are the first rows of a
     larger one). Forward passes: ``n_samples + 2`` (or ``2^M`` when enumerating).
 
     Attributes:
@@ -66,12 +74,14 @@ class ShapleySampler:
         pairs: complementary pairs.
         size_distribution: ``kernel`` or ``uniform``.
         design: ``iid`` or ``sobol``.
+        complete: stratify by size, enumerating the heaviest sizes.
     """
 
     n_samples: int = 1000
     pairs: bool = True
     size_distribution: SizeDistribution = "kernel"
     design: DesignName = "iid"
+    complete: bool = False
 
     def __post_init__(self) -> None:
         if self.n_samples < 2:
@@ -81,6 +91,12 @@ class ShapleySampler:
                 f"size_distribution must be kernel or uniform, got {self.size_distribution!r}"
             )
         check_design(self.design)
+        if self.complete and (self.size_distribution != "kernel" or self.design != "iid"):
+            raise ParameterError(
+                "complete=True (sizes enumerated by kernel mass) draws the other sizes from the "
+                "kernel itself: it needs size_distribution='kernel' and design='iid', got "
+                f"{self.size_distribution!r} and {self.design!r}"
+            )
 
     def __call__(
         self, num_features: int, shape: tuple[int, int, int], generator: torch.Generator
@@ -100,6 +116,8 @@ class ShapleySampler:
                 f"regression; got n_samples={self.n_samples}. Raise n_samples or ask for fewer "
                 "segments (n_segments / grid)."
             )
+        if self.complete:
+            return self._stratified(m, generator)
         draws = math.ceil(self.n_samples / 2) if self.pairs else self.n_samples
         u = uniform_points(self.design, draws, m + 1, generator)
         sizes = torch.arange(1, m, device=dev)
@@ -130,6 +148,22 @@ class ShapleySampler:
             empty_row=1,
             unit=2 if self.pairs else 1,
             first_random=2,
+        )
+
+    def _stratified(self, m: int, generator: torch.Generator) -> Samples:
+        dev = generator.device
+        coalitions, weights, fixed = stratified_coalitions(m, self.n_samples, self.pairs, generator)
+        z = torch.cat([torch.ones(1, m, device=dev), torch.zeros(1, m, device=dev), coalitions])
+        w = torch.cat([torch.zeros(2, dtype=torch.float64), weights]).to(dev)
+        return Samples(
+            z=z,
+            kind="shapley",
+            weights=w,
+            full_row=0,
+            empty_row=1,
+            unit=2 if self.pairs else 1,
+            first_random=2 + fixed,
+            nested=False,
         )
 
     @staticmethod

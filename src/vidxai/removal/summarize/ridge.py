@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from dataclasses import dataclass
+from typing import Literal
 
 import torch
 from torch import Tensor
@@ -10,6 +11,7 @@ from torch import Tensor
 from vidxai.core.registry import MethodOutput
 from vidxai.errors import ParameterError
 from vidxai.removal.summarize.base import SummaryInput, feature_output
+from vidxai.removal.summarize.ridge_cv import loo_penalty
 
 
 def lime_kernel(z: Tensor, width: float) -> Tensor:
@@ -73,19 +75,28 @@ class LimeRidge:
     each row an exact Bernoulli(p) draw, so the estimand is the same and the fit consistent.
     With antithetic pairs the standard errors treat each pair as one independent unit.
 
+    ``alpha="auto"`` picks the penalty by exact leave-one-out error of the weighted fit
+    (:func:`~vidxai.removal.summarize.ridge_cv.loo_penalty`); its candidates are capped so
+    that the penalty vanishes relative to ``n`` as ``n`` grows, so the fit stays consistent
+    for the same estimand. The penalty used is reported as ``extras["alpha"]``.
+
     Attributes:
         kernel_width: width of the LIME kernel on the cosine distance.
-        alpha: ridge penalty (0 = weighted least squares).
+        alpha: ridge penalty (0 = weighted least squares) or ``"auto"``.
     """
 
     kernel_width: float = 0.25
-    alpha: float = 1.0
+    alpha: float | Literal["auto"] = 1.0
 
     def __post_init__(self) -> None:
         if not self.kernel_width > 0:
             raise ParameterError(f"kernel_width must be > 0, got {self.kernel_width}")
-        if not self.alpha >= 0:
-            raise ParameterError(f"alpha must be ≥ 0, got {self.alpha}")
+        if self.alpha != "auto" and not (
+            isinstance(self.alpha, (int, float))
+            and not isinstance(self.alpha, bool)
+            and self.alpha >= 0
+        ):
+            raise ParameterError(f"alpha must be ≥ 0 or 'auto', got {self.alpha!r}")
 
     def __call__(self, inp: SummaryInput) -> MethodOutput:
         assert inp.samples.z is not None
@@ -93,5 +104,6 @@ class LimeRidge:
         y = inp.scores.double().cpu()
         w = lime_kernel(z, self.kernel_width)
         s = inp.samples
-        coef, intercept, se, r2 = weighted_ridge(z, y, w, self.alpha, s.unit, s.first_random)
-        return feature_output(inp, coef, se, intercept=float(intercept), r2=r2)
+        alpha = loo_penalty(z, y, w) if self.alpha == "auto" else float(self.alpha)
+        coef, intercept, se, r2 = weighted_ridge(z, y, w, alpha, s.unit, s.first_random)
+        return feature_output(inp, coef, se, intercept=float(intercept), r2=r2, alpha=alpha)

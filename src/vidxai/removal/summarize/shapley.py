@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import math
 from dataclasses import dataclass
 
 import torch
@@ -12,7 +13,7 @@ from vidxai.removal.summarize.base import SummaryInput, feature_output
 
 
 def constrained_wls(
-    x: Tensor, t: Tensor, w: Tensor, delta: float, unit: int = 1
+    x: Tensor, t: Tensor, w: Tensor, delta: float, unit: int = 1, fixed: int = 0
 ) -> tuple[Tensor, Tensor]:
     """Solve ``min Σ_i w_i (t_i − x_iᵀφ)²`` subject to ``Σ_j φ_j = delta``.
 
@@ -23,16 +24,19 @@ def constrained_wls(
     Standard errors come from the sandwich (M-estimation) covariance
     ``H⁺ (Σ_u g_u g_uᵀ) H⁺`` with ``H = (XP)ᵀW(XP)`` and ``g_u`` the summed score
     ``w_i (XP)_i e_i`` of each independent unit of ``unit`` consecutive rows (antithetic pairs),
-    scaled by ``n_u / (n_u − M + 1)`` when ``n_u > M − 1``.
+    scaled by ``n_u / (n_u − M + 1)`` when ``n_u > M − 1``. With ``fixed`` leading rows
+    (enumerated strata: no sampling error) only the drawn units enter, centred on their mean
+    (the variance of a stratum's sampled sum), scaled by ``n_u / (n_u − 1)``.
 
     Args:
         x: ``n×M`` float64 coalitions; t: ``n`` targets ``f(z) − f(∅)``; w: ``n`` weights;
-        delta: ``f(x) − f(∅)``; unit: rows per independent draw.
+        delta: ``f(x) − f(∅)``; unit: rows per independent draw; fixed: leading rows that
+        were enumerated, not drawn.
 
     Returns:
         ``(phi M, standard_error M)`` float64.
     """
-    n, m = x.shape
+    m = x.shape[1]
     xp = x - x.mean(1, keepdim=True)  # X·P
     r = t - (delta / m) * x.sum(1)
     sw = w.sqrt().unsqueeze(1)
@@ -40,13 +44,20 @@ def constrained_wls(
     phi = delta / m + (v - v.mean())
     phi = phi + (delta - phi.sum()) / m
     resid = t - x @ phi
-    scores = (w * resid).unsqueeze(1) * xp  # n×M
-    if unit > 1 and n % unit == 0:
-        scores = scores.view(n // unit, unit, m).sum(1)
+    scores = ((w * resid).unsqueeze(1) * xp)[fixed:]  # drawn rows × M
+    drawn = scores.shape[0]
+    if unit > 1 and drawn % unit == 0:
+        scores = scores.view(drawn // unit, unit, m).sum(1)
     n_units = scores.shape[0]
     h_inv = torch.linalg.pinv(xp.T @ (w.unsqueeze(1) * xp), hermitian=True)
+    if fixed and n_units <= 1:  # nothing to estimate a stratum's spread from
+        return phi, torch.full_like(phi, math.inf)
+    if fixed:
+        scores = scores - scores.mean(0)
     cov = h_inv @ (scores.T @ scores) @ h_inv
-    if n_units > m - 1:
+    if fixed and n_units > 1:
+        cov = cov * (n_units / (n_units - 1))
+    elif not fixed and n_units > m - 1:
         cov = cov * (n_units / (n_units - m + 1))
     return phi, cov.diagonal().clamp_min(0).sqrt()
 
@@ -56,9 +67,9 @@ class KernelShapWLS:
     """Shapley values by Kernel SHAP's constrained weighted regression.
 
     Needs the Shapley sampler's design: row ``full_row`` (intact), row ``empty_row`` (all
-    removed) and coalitions after them. Efficiency holds exactly:
-    ``Σ_j φ_j = f(x) − f(all removed)``. With exact enumeration the values are exact and the
-    standard errors are 0.
+    removed) and coalitions after them (the enumerated strata of a stratified design first,
+    up to ``first_random``). Efficiency holds exactly: ``Σ_j φ_j = f(x) − f(all removed)``.
+    With exact enumeration the values are exact and the standard errors are 0.
     """
 
     def __call__(self, inp: SummaryInput) -> MethodOutput:
@@ -66,13 +77,14 @@ class KernelShapWLS:
         assert s.z is not None and s.full_row is not None and s.empty_row is not None
         y = inp.scores.double().cpu()
         f_full, f_empty = float(y[s.full_row]), float(y[s.empty_row])
-        rows = slice(s.first_random, s.n)
+        rows = slice(2, s.n)  # rows 0 and 1 are the full and empty coalitions
         x = s.z[rows].double().cpu()
         w = torch.ones(x.shape[0], dtype=torch.float64)
         if s.weights is not None:
             w = s.weights[rows].double().cpu()
             w = w / w.mean()
-        phi, se = constrained_wls(x, y[rows] - f_empty, w, f_full - f_empty, s.unit)
+        fixed = max(0, s.first_random - 2)
+        phi, se = constrained_wls(x, y[rows] - f_empty, w, f_full - f_empty, s.unit, fixed)
         if s.exact:
             se = torch.zeros_like(se)
         return feature_output(
