@@ -212,7 +212,7 @@ def test_blend_equals_the_two_levels_around_each_mask_value():
         else:  # the gather formula the compiled backend fuses, run as plain tensor code
             from vidxai.extremal.perturbation import _blend_forward
 
-            out = _blend_forward(m.reshape(2, -1), pert.levels, pert.diffs).reshape(2, 3, 2, 6, 5)
+            out = _blend_forward(m.reshape(1, 2, -1), pert.levels, pert.diffs).reshape(2, 3, 2, 6, 5)
         torch.testing.assert_close(out, expected, atol=1e-5, rtol=0)
 
 

@@ -88,7 +88,8 @@ def _squared_distance(values: Tensor, keys: Tensor, thr: Tensor) -> tuple[Tensor
 
 class _TopDistance(torch.autograd.Function):
     """Per row ``mean((values − top)²)`` with ``top`` the marked largest entries; the gradient is
-    ``2·(values − top)/V`` (the selection is piecewise constant)."""
+    ``2·(values − top)/V`` (the selection is piecewise constant). ``values`` is ``…×V`` (rows
+    flattened in order), ``tie`` and ``shift`` broadcast against it."""
 
     @staticmethod
     def forward(  # type: ignore[override]
@@ -97,22 +98,23 @@ class _TopDistance(torch.autograd.Function):
         tie: Tensor,
         shift: Tensor,
         counts: tuple[int, ...],
+        modulus: int,
         backend: Backend,
     ) -> Tensor:
-        r, t, v = values.shape
+        v = values.shape[-1]
         rows = values.contiguous()
-        keys = run(backend, _keys, rows, tie, shift, tie.numel()).reshape(r * t, v)
+        keys = run(backend, _keys, rows, tie, shift, modulus).reshape(-1, v)
         thr = _thresholds(keys, counts)
-        diff, loss = run(backend, _squared_distance, rows.reshape(r * t, v), keys, thr)
+        diff, loss = run(backend, _squared_distance, rows.reshape(-1, v), keys, thr)
         ctx.save_for_backward(diff)
         ctx.shape = values.shape
         return loss
 
     @staticmethod
-    def backward(ctx: Any, grad: Tensor) -> tuple[Tensor, None, None, None, None]:  # type: ignore[override]
+    def backward(ctx: Any, grad: Tensor) -> tuple[Tensor, None, None, None, None, None]:  # type: ignore[override]
         (diff,) = ctx.saved_tensors
         g = diff * (grad * (2.0 / diff.shape[1]))[:, None]
-        return g.reshape(ctx.shape), None, None, None, None
+        return g.reshape(ctx.shape), None, None, None, None, None
 
 
 def area_counts(area: float, size: int) -> int:
@@ -128,33 +130,40 @@ def area_loss(
     shift: Tensor | None = None,
     backend: Backend = "eager",
 ) -> Tensor:
-    """Area term of each mask.
+    """Area term of each mask, for the masks of one clip or of a batch of clips.
 
     Args:
-        padded: ``A×T×Hp×Wp`` padded masks in [0, 1].
-        areas: target area of each mask (``A`` values in (0, 1)).
-        tie: ``T·Hp·Wp`` distinct integers in ``[0, T·Hp·Wp)`` for tie-breaking (e.g. a random
-            permutation); ``shift`` (an integer tensor) rotates them: ``(tie + shift) mod V``.
+        padded: ``(N·A)×T×Hp×Wp`` padded masks in [0, 1]: the ``A`` masks of clip 0, then those
+            of clip 1, …
+        areas: target area of each of a clip's masks (``A`` values in (0, 1)).
+        tie: ``T·Hp·Wp`` (one clip) or ``N×(T·Hp·Wp)`` (one row per clip) distinct integers in
+            ``[0, T·Hp·Wp)`` for tie-breaking (e.g. a random permutation); ``shift`` (an integer
+            tensor, ``()`` or ``N``, one per clip) rotates them: ``(tie + shift) mod V``.
         per_frame: 2D-EP: every frame keeps ``⌊a·Hp·Wp⌋`` pixels; otherwise the whole volume keeps
             ``⌊a·T·Hp·Wp⌋`` voxels (3D-EP, STEP).
         backend: ``"eager"`` or ``"compiled"`` (fused key and distance loops).
 
     Returns:
-        ``A`` losses ``mean((m − top)²)``.
+        ``N·A`` losses ``mean((m − top)²)``.
     """
-    a, t = padded.shape[:2]
+    rows, t = padded.shape[:2]
+    a = len(areas)
+    if a == 0 or rows % a:
+        raise ValueError(f"{rows} masks do not split into clips of {a} areas")
+    n = rows // a
+    volume = padded[0].numel()
+    if tie.numel() != n * volume and tie.numel() != volume:
+        raise ValueError(f"need {volume} tie-breakers per clip, got {tuple(tie.shape)}")
     if shift is None:
         shift = torch.zeros((), dtype=torch.int64, device=padded.device)
-    if per_frame:
-        values = padded.reshape(a, t, -1)
-        ties = tie.reshape(t, -1)
-        counts = tuple(area_counts(areas[i], values.shape[2]) for i in range(a) for _ in range(t))
-    else:
-        values = padded.reshape(a, 1, -1)
-        ties = tie.reshape(1, -1)
-        counts = tuple(area_counts(x, values.shape[2]) for x in areas)
-    rows = _TopDistance.apply(values, ties, shift, counts, backend)  # (A·T') losses
-    return rows.reshape(a, -1).mean(1)
+    frames = t if per_frame else 1
+    values = padded.reshape(n, a, frames, -1)  # N×A×T'×V'
+    ties = tie.reshape(-1, 1, frames, values.shape[3])
+    shifts = shift.reshape(-1, 1, 1, 1)
+    size = values.shape[3]
+    counts = tuple(area_counts(x, size) for _ in range(n) for x in areas for _ in range(frames))
+    losses = _TopDistance.apply(values, ties, shifts, counts, volume, backend)  # N·A·T'
+    return losses.reshape(rows, frames).mean(1)
 
 
 def core_kernel(num_keyframes: int, size: int, shape: CoreShape) -> Tensor:

@@ -39,39 +39,51 @@ blur_matrix = gaussian_matrix
 blur_frames = blur2d
 
 
+# Layouts: masks N×M×V (M masks of each of N clips, V = T·H·W voxels), pyramid levels and their
+# differences N×L×C×V, perturbed clips N×M×C×V.
+
+
+def _level_index(mask: Tensor, top: int, channels: int) -> Tensor:
+    """N×M×V masks → N×M×1×C×V level indices ``⌊(L−1)·m⌋`` (for the gathers)."""
+    k = (mask * top).floor().clamp(0, top).long()
+    return k.unsqueeze(2).expand(-1, -1, channels, -1).unsqueeze(2)
+
+
 def _blend_forward(mask: Tensor, levels: Tensor, diffs: Tensor) -> Tensor:
-    top = levels.shape[0] - 1
+    top = levels.shape[1] - 1
     w = mask * top
-    k = w.floor().clamp(0, top)
-    idx = k.long().unsqueeze(1).expand(-1, levels.shape[1], -1)  # A×C×V
-    y = torch.gather(levels, 0, idx)
-    d = torch.gather(diffs, 0, idx)
-    return y + (w - k).unsqueeze(1) * d
+    frac = (w - w.floor().clamp(0, top)).unsqueeze(2)  # N×M×1×V
+    idx = _level_index(mask, top, levels.shape[2])
+    y = torch.take_along_dim(levels.unsqueeze(1), idx, 2).squeeze(2)  # N×M×C×V
+    d = torch.take_along_dim(diffs.unsqueeze(1), idx, 2).squeeze(2)
+    return y + frac * d
 
 
 def _blend_forward_eager(mask: Tensor, levels: Tensor, diffs: Tensor) -> Tensor:
-    """The same blend without gathers (a gather of ``A×C×V`` values is several times slower
+    """The same blend without gathers (a gather of ``M×C×V`` values is several times slower
     than a multiply-add on a CPU): ``x' = y_{L−1} − Σ_l d_l · clamp(l + 1 − w, 0, 1)``, which
     is ``y_k + (w − k)·d_k`` and exactly ``x`` where ``m = 1``."""
-    top = levels.shape[0] - 1
+    top = levels.shape[1] - 1
+    n, m = mask.shape[:2]
     w = mask * top
-    out = levels[top].expand(mask.shape[0], -1, -1).clone()  # A×C×V
+    out = levels[:, top].unsqueeze(1).expand(n, m, -1, -1).clone()  # N×M×C×V
     for level in range(top):
-        frac = (level + 1.0 - w).clamp_(0.0, 1.0).unsqueeze(1)
-        out.addcmul_(frac, diffs[level], value=-1.0)
+        frac = (level + 1.0 - w).clamp_(0.0, 1.0).unsqueeze(2)  # N×M×1×V
+        out.addcmul_(frac, diffs[:, level].unsqueeze(1), value=-1.0)
     return out
 
 
 def _blend_backward(mask: Tensor, diffs: Tensor, grad: Tensor) -> Tensor:
-    top = diffs.shape[0] - 1
-    k = (mask * top).floor().clamp(0, top)
-    idx = k.long().unsqueeze(1).expand(-1, diffs.shape[1], -1)
-    return (grad * torch.gather(diffs, 0, idx)).sum(1) * top
+    top = diffs.shape[1] - 1
+    idx = _level_index(mask, top, diffs.shape[2])
+    d = torch.take_along_dim(diffs.unsqueeze(1), idx, 2).squeeze(2)  # N×M×C×V
+    return (grad * d).sum(2) * top
 
 
 class _Blend(torch.autograd.Function):
-    """``mask A×V`` → ``y_k + f·d_k`` as ``A×C×V`` (pyramid ``L×C×V``, differences ``L×C×V``);
-    the backward recomputes the level index instead of storing the gathered differences."""
+    """``mask N×M×V`` → ``y_k + f·d_k`` as ``N×M×C×V`` (pyramids ``N×L×C×V``, differences
+    ``N×L×C×V``); the backward recomputes the level index instead of storing the gathered
+    differences."""
 
     @staticmethod
     def forward(  # type: ignore[override]
@@ -89,10 +101,11 @@ class _Blend(torch.autograd.Function):
 
 
 class Perturbation:
-    """Precomputed pyramid of one clip; :meth:`apply` perturbs it with a batch of masks.
+    """Precomputed pyramids of one clip or of a batch of clips; :meth:`apply` perturbs each
+    clip with its own masks.
 
     Args:
-        x: the clip, ``C×T×H×W`` in model-input space.
+        x: the clip ``C×T×H×W``, or ``N`` clips ``N×C×T×H×W``, in model-input space.
         kind: ``"blur"`` or ``"fade"``.
         max_blur: σ of the strongest blur level in pixels (blur only).
         num_levels: pyramid levels ``L`` (≥ 2).
@@ -113,24 +126,31 @@ class Perturbation:
             raise ValueError(f"num_levels must be >= 2, got {num_levels}")
         self.kind = kind
         self.backend: Backend = backend
-        self.shape = tuple(x.shape)
-        c = x.shape[0]
-        x = x.detach()
+        if x.ndim not in (4, 5):
+            raise ValueError(f"expected a clip C×T×H×W or clips N×C×T×H×W, got {tuple(x.shape)}")
+        clips = x.detach() if x.ndim == 5 else x.detach().unsqueeze(0)
+        self.n_clips = int(clips.shape[0])
+        self.shape = tuple(clips.shape[1:])  # C×T×H×W of each clip
+        n, c = clips.shape[:2]
         with torch.no_grad():
             ts = torch.linspace(0.0, 1.0, num_levels).tolist()
             if kind == "blur":
-                ys = [blur_frames(x, (1.0 - t) * max_blur) for t in ts]
+                ys = [blur_frames(clips, (1.0 - t) * max_blur) for t in ts]
             else:
-                ys = [x * t for t in ts]
-            levels = torch.stack(ys).reshape(num_levels, c, -1).contiguous()
+                ys = [clips * t for t in ts]
+            levels = torch.stack(ys, 1).reshape(n, num_levels, c, -1).contiguous()
             diffs = torch.zeros_like(levels)
-            diffs[:-1] = levels[1:] - levels[:-1]
-        self.levels = levels  # L×C×(T·H·W)
-        self.diffs = diffs  # L×C×(T·H·W), last level 0
+            diffs[:, :-1] = levels[:, 1:] - levels[:, :-1]
+        self.levels = levels  # N×L×C×(T·H·W)
+        self.diffs = diffs  # N×L×C×(T·H·W), last level 0
 
     def apply(self, mask: Tensor) -> Tensor:
-        """Perturb the clip with masks ``A×T×H×W`` in [0, 1] → ``A×C×T×H×W`` (differentiable)."""
-        a = mask.shape[0]
+        """Perturb the clips with masks ``(N·M)×T×H×W`` in [0, 1] → ``(N·M)×C×T×H×W``
+        (differentiable): masks ``i·M … i·M + M − 1`` perturb clip ``i``."""
+        rows = mask.shape[0]
+        if rows % self.n_clips:
+            raise ValueError(f"{rows} masks do not split evenly over {self.n_clips} clips")
         c, t, h, w = self.shape
-        out = _Blend.apply(mask.reshape(a, -1), self.levels, self.diffs, self.backend)
-        return out.reshape(a, c, t, h, w)
+        m = mask.reshape(self.n_clips, rows // self.n_clips, -1)
+        out = _Blend.apply(m, self.levels, self.diffs, self.backend)
+        return out.reshape(rows, c, t, h, w)

@@ -59,3 +59,29 @@ def log_reward(logits: Tensor, index: int, variant: Variant, n_masks: int) -> tu
         raise ValueError(f"variant must be one of {', '.join(VARIANTS)}, got {variant!r}")
     prob = torch.softmax(shown.detach(), 1)[:, index]
     return reward, prob
+
+
+def row_rewards(logits: Tensor, index: Tensor, deleted: Tensor) -> tuple[Tensor, Tensor]:
+    """Reward term and target probability of every row, each row against its own target.
+
+    Rows of several clips (and areas) share one batch; a ``dual`` reward is the sum of one
+    preserved and one deleted row, so every row's term can be computed alone.
+
+    Args:
+        logits: ``R×K`` outputs (``K >= 2``).
+        index: ``R`` long, the target class of each row.
+        deleted: ``R`` bool: the row shows ``x ⊙ (1 − m)`` (term ``−log(1 − p)``) rather than
+            ``x ⊙ m`` (term ``−log p``).
+
+    Returns:
+        ``(term R, probability R)`` (the probability detached).
+    """
+    if logits.ndim != 2 or logits.shape[1] < 2:
+        raise ValueError(f"expected R×K logits with K >= 2, got {tuple(logits.shape)}")
+    idx = index.view(-1, 1)
+    total = torch.logsumexp(logits, 1)
+    target = logits.gather(1, idx)[:, 0]
+    others = torch.logsumexp(logits.scatter(1, idx, float("-inf")), 1)
+    term = torch.where(deleted, total - others, total - target)
+    prob = torch.exp(target.detach() - total.detach())
+    return term, prob

@@ -8,13 +8,13 @@ from vidxai.core.context import ExplainContext
 from vidxai.core.registry import MethodOutput, register_method
 from vidxai.errors import ParameterError
 from vidxai.extremal.losses import CoreShape, CoreSpec
-from vidxai.extremal.optimise import (
+from vidxai.extremal.optimise import run_extremal
+from vidxai.extremal.params import (
     DEMO_PARAMS,
     REFERENCE_SIZE,
     STEP_AREA_GROWTH,
     ExtremalParams,
     Setup,
-    run_extremal,
     scaled_int,
 )
 
@@ -60,13 +60,15 @@ class StepParams(ExtremalParams):
     "step",
     params=StepParams,
     family="extremal",
+    batched=True,
     description="STEP: spatio-temporal extremal perturbation with a smooth mask and an "
     "ellipsoid core prior over key frames (Li et al. 2021).",
     quick_params={"num_iter": 30, "core_start": 10},
     demo_params={**DEMO_PARAMS, "core_start": 20},
 )
-def step(ctx: ExplainContext, params: StepParams) -> MethodOutput:
-    """``num_iter`` forward + backward passes of a batch of ``len(perturb_area)`` clips."""
+def step(ctx: ExplainContext, params: StepParams) -> list[MethodOutput]:
+    """``num_iter`` forward + backward passes of ``N·len(perturb_area)`` perturbed clips
+    (all clips of the batch and all areas at once); one output per clip."""
     h, w = ctx.x.shape[-2:]
     size = scaled_int(params.core_size, 11, min(h, w) / REFERENCE_SIZE)
     core = CoreSpec(params.num_keyframes, size, params.core_shape)
