@@ -16,7 +16,11 @@ timings noisy: (1) as the issue defines it, against a separate run of the same f
 
 It also times SLIC supervoxels (REVEX settings) on 16×112×112 and 32×224×224 clips.
 
-Run:  OMP_NUM_THREADS=2 python benchmarks/removal_overhead.py [--regime heavy|fast|both]
+``--regime batch``: N clips explained in one call (their rows pooled into shared engine
+batches) against N one-clip calls, per-process CPU time (``time.process_time``; run it with
+``OMP_NUM_THREADS=1``) and the number of model calls.
+
+Run:  OMP_NUM_THREADS=2 python benchmarks/removal_overhead.py [--regime heavy|fast|both|batch]
       [--quick] [--device cuda] [--batch-size N] [--repeats R]
 Each preset and its plain forward passes run R times interleaved; the table reports the minimum
 of each (the least disturbed time on a shared machine).
@@ -181,6 +185,74 @@ def run_regime(
     return rows
 
 
+#: Presets of the batch regime: few rows per clip, where a clip alone leaves batches part-empty.
+BATCH_CASES = {
+    "loco": {"segmentation": "grid", "grid": (2, 2, 2)},
+    "occlusion3d": {"kernel": (2, 4, 4), "stride": (1, 1, 1)},
+    "rise3d": {"n_samples": 24},
+}
+
+
+class CallCount(nn.Module):
+    """Counts forward calls of the wrapped model."""
+
+    def __init__(self, inner: nn.Module) -> None:
+        super().__init__()
+        self.inner = inner
+        self.calls = 0
+
+    def forward(self, x: torch.Tensor) -> torch.Tensor:
+        self.calls += 1
+        return self.inner(x)
+
+
+def batch_regime(n_clips: int, batch: int, repeats: int, device: torch.device) -> list[dict]:
+    """CPU seconds of one call on ``n_clips`` clips vs ``n_clips`` one-clip calls (min of
+    ``repeats`` interleaved runs), FastNet on 8×56×56 clips."""
+    model = CallCount(FastNet().eval().to(device))
+    x = torch.stack([smooth_clip((8, 56, 56), device, seed=i) for i in range(n_clips)])
+    list_methods()
+    rows = []
+    for method, params in BATCH_CASES.items():
+        opts = {"batch_size": batch, "progress": False, "device": device, **params}
+        times: dict[str, list[float]] = {"pooled": [], "alone": []}
+        calls = {}
+        for _ in range(repeats):
+            for mode in ("pooled", "alone"):  # interleaved
+                model.calls = 0
+                start = time.process_time()
+                if mode == "pooled":
+                    vidxai.explain(model, x, method, **opts)
+                else:
+                    for clip in x:
+                        vidxai.explain(model, clip, method, **opts)
+                times[mode].append(time.process_time() - start)
+                calls[mode] = model.calls
+        pooled, alone = min(times["pooled"]), min(times["alone"])
+        rows.append(
+            {
+                "preset": method,
+                "settings": ", ".join(f"{k}={v}" for k, v in params.items()),
+                "calls": (calls["pooled"], calls["alone"]),
+                "cpu": (pooled, alone),
+            }
+        )
+        print(f"  batch {method:12s} pooled={pooled:.3f}s alone={alone:.3f}s {calls}", flush=True)
+    return rows
+
+
+def print_batch_table(rows: list[dict], n_clips: int, batch: int) -> None:
+    print(f"\n{n_clips} clips 3×8×56×56, FastNet, batch_size={batch}; CPU s = min of repeats\n")
+    print("| preset | settings | model calls pooled / alone | CPU s pooled | CPU s alone | ratio |")
+    print("|---|---|---:|---:|---:|---:|")
+    for r in rows:
+        (cp, ca), (tp, ta) = r["calls"], r["cpu"]
+        print(
+            f"| {r['preset']} | {r['settings']} | {cp} / {ca} | {tp:.3f} | {ta:.3f} "
+            f"| {tp / ta:.2f} |"
+        )
+
+
 class Stub(nn.Module):
     """A model that costs nothing: zeros ``N×K``. With it, explain's time is its own work."""
 
@@ -206,7 +278,8 @@ def slic_times(device: torch.device) -> list[tuple[str, float, int]]:
 
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("--regime", choices=["heavy", "fast", "both"], default="both")
+    parser.add_argument("--regime", choices=["heavy", "fast", "both", "batch"], default="both")
+    parser.add_argument("--clips", type=int, default=4, help="clips of the batch regime")
     parser.add_argument("--quick", action="store_true", help="fewer samples / segments")
     parser.add_argument("--device", default="cpu")
     parser.add_argument("--batch-size", type=int, default=None, help="heavy 10, fast 32")
@@ -218,6 +291,11 @@ def main() -> None:
     threads = torch.get_num_threads()
     omp = os.environ.get("OMP_NUM_THREADS")
     print(f"device={device} torch threads={threads} OMP_NUM_THREADS={omp}")
+    if args.regime == "batch":
+        batch = args.batch_size or 32
+        rows = batch_regime(args.clips, batch, args.repeats, device)
+        print_batch_table(rows, args.clips, batch)
+        return
     rows: list[dict] = []
     if args.regime in ("heavy", "both"):
         rows += run_regime(
