@@ -360,3 +360,67 @@ def test_builtin_named_fills_keep_their_values() -> None:
     for name in ("blur", "blur2d"):
         torch.testing.assert_close(FILLS.get(name)(flat), flat.x)
     assert math.isclose(float(FILLS.get("gray")(inp)[0, 1, 0, 0, 0]), 0.5)
+
+
+# --------------------------------------------------------------------- other models, input
+
+
+class Regression(nn.Module):
+    """One output per clip: the mean of channel 0 weighted by a fixed ramp over voxels."""
+
+    def __init__(self) -> None:
+        super().__init__()
+        self.ramp: Tensor
+        self.register_buffer("ramp", torch.linspace(0.0, 1.0, math.prod(SHAPE)).view(SHAPE))
+
+    def forward(self, x: Tensor) -> Tensor:
+        return (x[:, 0] * self.ramp).mean((1, 2, 3)).unsqueeze(1)
+
+
+def test_a_regression_model_in_a_batch_matches_its_closed_form() -> None:
+    """Linear model, black = 0: LOCO of cell k = the model's value on that cell alone."""
+    model, x = Regression(), clips()
+    out = _explain(model, list(x), "loco", GRID, batch_size=5)
+    labels = _grid_cell(SHAPE, (2, 2, 2))
+    for i in range(3):
+        expected = torch.zeros(SHAPE)
+        for k in range(8):
+            cell = labels == k
+            expected[cell] = float((x[i, 0] * model.ramp * cell).mean())
+        torch.testing.assert_close(out[i].attribution, expected, rtol=1e-4, atol=1e-7)
+        assert out[i].behaviour == "identity"
+
+
+class Keeper(nn.Module):
+    """Keeps every input it was given (a model that holds on to its input batch)."""
+
+    def __init__(self, inner: nn.Module) -> None:
+        super().__init__()
+        self.inner = inner
+        self.kept: list[tuple[Tensor, Tensor]] = []
+
+    def forward(self, x: Tensor) -> Tensor:
+        self.kept.append((x, x.clone()))
+        return self.inner(x)
+
+
+def test_reused_render_buffers_never_overwrite_a_batch_someone_holds() -> None:
+    model, x = Keeper(TinyNet()), clips()
+    _explain(model, list(x), "rise3d", CASES["rise3d"][1], target=TARGETS, batch_size=8)
+    assert len(model.kept) == 1 + math.ceil(3 * 20 / 8)
+    for held, copy in model.kept:
+        assert torch.equal(held, copy)
+
+
+def test_a_reference_fill_of_the_wrong_shape_in_a_batch_is_refused() -> None:
+    with pytest.raises(vidxai.InvalidInputError, match="reference video fill"):
+        _explain(TinyNet(), list(clips()), "loco", {**GRID, "removal": torch.rand(3, 2, 8, 8)})
+
+
+def test_a_reference_fill_serves_every_clip_of_a_batch() -> None:
+    model, x = TinyNet(), clips()
+    ref = torch.rand(3, *SHAPE, generator=torch.Generator().manual_seed(9))
+    out = _explain(model, list(x), "occlusion3d", {"kernel": (2, 2, 2), "removal": ref})
+    for i in range(3):
+        alone = _explain(model, x[i], "occlusion3d", {"kernel": (2, 2, 2), "removal": ref})
+        _assert_same(out[i], alone)
