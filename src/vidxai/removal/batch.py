@@ -5,7 +5,9 @@ its clip, target and generator — so its random draws are exactly those of expl
 alone. Then the rows of all clips go through ONE ``ctx.engine.scores`` call whose batches mix
 rows of different clips (each row scored against its own clip's target with
 ``ctx.clip_score``), and each clip is summarised on its own rows. Rows are rendered batch by
-batch into one shared scratch buffer: memory is one engine batch, whatever the number of clips.
+batch into one shared scratch buffer: the perturbed clips in memory are one engine batch,
+whatever the number of clips; per clip only its labels, design and fill (at most one
+clip-sized tensor) are kept until its summary.
 
 With ``n_samples="auto"`` each clip keeps its own rounds (its stopping rule sees only its own
 standard errors), so that path runs clip by clip on the same engine.
