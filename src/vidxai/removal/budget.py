@@ -92,7 +92,8 @@ def score_in_rounds(
     one engine call — per round) until the budget's rule stops.
 
     Args:
-        samples: the design of ``budget.max_samples`` rows (prefix-consistent).
+        samples: the design of ``budget.max_samples`` rows (prefix-consistent, else
+            ParameterError).
         score: ``(start, stop) → stop − start`` target values of those rows.
         summarize: ``(first n rows, their n scores) → MethodOutput``.
         least: fewest rows the summary can use.
@@ -101,6 +102,12 @@ def score_in_rounds(
         The summary of the rows scored, with extras ``n_samples_used``, ``rounds`` and
         ``relative_standard_error`` (the value the rule saw last).
     """
+    if not samples.nested:
+        raise ParameterError(
+            "n_samples='auto' scores a design in rounds and needs a prefix-consistent sampler; "
+            f"this {samples.kind!r} design depends on its budget (e.g. complete=True): give a "
+            "fixed n_samples"
+        )
     done, rounds = 0, 0
     parts: list[Tensor] = []
     target = _aligned(budget.first, samples, least)
