@@ -156,3 +156,44 @@ def test_eigencam_equals_pytorch_grad_cam_up_to_the_documented_sign(seed):
         proj = -proj
     ours = vidxai_cam(net3d, x, "eigencam", top_class(net2d, x))
     assert_same_map(ours, np.maximum(proj, 0))
+
+
+def plain_ablation_cam(
+    net3d: nn.Module, x2d: torch.Tensor, target: int
+) -> tuple[torch.Tensor, torch.Tensor, float]:
+    """Ablation-CAM written out (Desai & Ramaswamy 2020): zero channel k of the layer, one
+    forward pass of the layers above per channel, w_k = (s − s_k)/s with negative weights kept;
+    returns (ReLU(Σ_k w_k A_k) ``H'×W'``, w ``K``, s)."""
+    clip = x2d.unsqueeze(2)  # 1×C×1×H×W
+    with torch.no_grad():
+        head = net3d[int(LAYER) + 1 :]
+        acts = net3d[: int(LAYER) + 1](clip)  # 1×K×1×H'×W'
+        s = float(head(acts)[0, target])
+        weights = []
+        for k in range(acts.shape[1]):
+            ablated = acts.clone()
+            ablated[:, k] = 0
+            weights.append((s - float(head(ablated)[0, target])) / s)
+    w = torch.tensor(weights, dtype=torch.float64)
+    return torch.relu((w.view(-1, 1, 1, 1) * acts[0].double()).sum(0))[0], w, s
+
+
+@pytest.mark.parametrize("seed", [0, 1, 2, 3])
+def test_ablationcam_keeps_negative_weights_and_the_sign_of_the_score(seed):
+    """A class with a negative logit (s < 0, as for the sanity check's randomised models): the
+    weights (s − s_k)/s have both signs and are divided by a negative score. vidxai equals the
+    plain re-implementation and pytorch-grad-cam, which keeps negative weights too."""
+    net2d, net3d = nets(seed)
+    x = image(seed)
+    with torch.no_grad():
+        logits = net2d(x)[0]
+    for c in logits.argsort().tolist():  # lowest logit first; the first with a non-zero map
+        plain, w, s = plain_ablation_cam(net3d, x, c)
+        if s < 0 and plain.abs().sum() > 0:
+            break
+    else:
+        pytest.fail("no class with a negative logit and a non-zero Ablation-CAM map")
+    assert (w < 0).any() and (w > 0).any()
+    ours = vidxai_cam(net3d, x, "ablationcam", c)
+    assert_same_map(ours, plain)
+    assert_same_map(ours, grad_cam_raw(grad_cam.AblationCAM, net2d, x, c))
