@@ -212,7 +212,9 @@ def test_blend_equals_the_two_levels_around_each_mask_value():
         else:  # the gather formula the compiled backend fuses, run as plain tensor code
             from vidxai.extremal.perturbation import _blend_forward
 
-            out = _blend_forward(m.reshape(1, 2, -1), pert.levels, pert.diffs).reshape(2, 3, 2, 6, 5)
+            out = _blend_forward(m.reshape(1, 2, -1), pert.levels, pert.diffs).reshape(
+                2, 3, 2, 6, 5
+            )
         torch.testing.assert_close(out, expected, atol=1e-5, rtol=0)
 
 
@@ -301,6 +303,41 @@ def test_area_loss_equals_sorting_reference_volume_and_frames():
     for i, a in enumerate([0.1, 0.3]):
         frames = [reference_area_loss(m[i, t], a) for t in range(3)]
         torch.testing.assert_close(ours[i], torch.stack(frames).mean())
+
+
+@pytest.mark.parametrize("ties", [False, True])
+@pytest.mark.parametrize("per_frame", [False, True])
+def test_area_term_selects_as_sorting_with_rotated_tie_breaks(ties, per_frame, monkeypatch):
+    """The voxels the area term pushes to 1 (read from its gradient ``2(m − top)/V``) are the
+    ``⌊a·V⌋`` largest by (value, (π + shift) mod V), found by sorting; without ties the float
+    selection alone decides (the integer keys are never built), with ties the keys do."""
+    from vidxai.extremal import losses
+
+    gen = torch.Generator().manual_seed(12)
+    m = torch.rand(2, 3, 6, 7, generator=gen, dtype=torch.float64).float()
+    if ties:
+        m = m.round(decimals=1)
+    else:  # no ties: the integer keys must not be needed
+        monkeypatch.setattr(losses, "_keys", lambda *a: pytest.fail("keys built without ties"))
+    v = 3 * 6 * 7
+    perm = torch.randperm(v, generator=gen)
+    shift = torch.tensor(17)
+    rotated = torch.remainder(perm + shift, v)
+    areas = [0.1, 0.3]
+    mm = m.clone().requires_grad_(True)
+    (g,) = torch.autograd.grad(area_loss(mm, areas, perm, per_frame, shift).sum(), mm)
+    for i, a in enumerate(areas):
+        parts = [(m[i, t].flatten(), rotated.reshape(3, -1)[t]) for t in range(3)]
+        if not per_frame:
+            parts = [(m[i].flatten(), rotated)]
+        top = []
+        for values, tie in parts:
+            chosen = sorted_top(values, math.floor(a * len(values)), tie)
+            top.append(torch.tensor([float(j in chosen) for j in range(len(values))]))
+        top_t = torch.cat(top).reshape(m[i].shape)
+        size = parts[0][0].numel()
+        expected = 2 * (m[i] - top_t) / size / len(parts)
+        torch.testing.assert_close(g[i], expected)
 
 
 def test_area_loss_gradient_is_two_m_minus_top_over_v():

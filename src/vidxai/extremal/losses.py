@@ -46,16 +46,22 @@ def _keys(values: Tensor, tie: Tensor, shift: Tensor, modulus: int) -> Tensor:
     return (bits << 32) | torch.where(rotated >= modulus, rotated - modulus, rotated)
 
 
+def _clip_counts(counts: Sequence[int], v: int) -> list[int]:
+    return [min(max(int(c), 0), v) for c in counts]
+
+
 def _thresholds(keys: Tensor, counts: Sequence[int]) -> Tensor:
-    """Per row the smallest of the ``counts[r]`` largest keys (``keys >= thr`` selects them)."""
+    """Per row the smallest of the ``counts[r]`` largest keys (``keys >= thr`` selects them;
+    integer keys or float values; a count of 0 gives a threshold above every key)."""
     r, v = keys.shape
     if len(counts) != r:
         raise ValueError(f"need one count per row: {r} rows, {len(counts)} counts")
-    clipped = [min(max(int(c), 0), v) for c in counts]
+    clipped = _clip_counts(counts, v)
     groups = sorted(set(clipped))
     if len(groups) == 1 and groups[0] > 0:
         return torch.kthvalue(keys, v - groups[0] + 1, dim=1).values
-    thr = torch.full((r,), torch.iinfo(torch.int64).max, dtype=torch.int64, device=keys.device)
+    above = torch.iinfo(torch.int64).max if not keys.is_floating_point() else float("inf")
+    thr = torch.full((r,), above, dtype=keys.dtype, device=keys.device)
     for c in groups:
         if c == 0:
             continue
@@ -81,8 +87,37 @@ def top_mask(values: Tensor, counts: Sequence[int], tie: Tensor) -> Tensor:
     return keys >= _thresholds(keys, counts)[:, None]
 
 
-def _squared_distance(values: Tensor, keys: Tensor, thr: Tensor) -> tuple[Tensor, Tensor]:
-    diff = values - (keys >= thr[:, None]).to(values.dtype)
+def _select_top(
+    rows: Tensor,
+    tie: Tensor,
+    shift: Tensor,
+    counts: Sequence[int],
+    modulus: int,
+    backend: Backend,
+    shape: tuple[int, ...],
+) -> Tensor:
+    """``R×V`` bool: the ``counts[r]`` largest entries of each row of ``rows`` (non-negative),
+    ties broken by ``(tie + shift) mod modulus`` (broadcast against ``shape``, the rows'
+    unflattened shape).
+
+    On a CPU the values are selected first by one float selection (``kthvalue`` on float32 is
+    faster than on int64 keys, and the keys cost several passes to build); exactly as the keys
+    would, unless the threshold value is shared by more entries than a row may still take —
+    then (ties decide) every row is selected by the integer keys.
+    """
+    if rows.device.type == "cpu":
+        thr = _thresholds(rows, counts)
+        top = rows >= thr[:, None]
+        taken = top.sum(1)
+        wanted = torch.tensor(_clip_counts(counts, rows.shape[1]), device=rows.device)
+        if bool((taken == wanted).all()):
+            return top
+    keys = run(backend, _keys, rows.reshape(shape), tie, shift, modulus).reshape(rows.shape)
+    return keys >= _thresholds(keys, counts)[:, None]
+
+
+def _squared_distance(values: Tensor, top: Tensor) -> tuple[Tensor, Tensor]:
+    diff = values - top.to(values.dtype)
     return diff, diff.square().mean(1)
 
 
@@ -102,10 +137,9 @@ class _TopDistance(torch.autograd.Function):
         backend: Backend,
     ) -> Tensor:
         v = values.shape[-1]
-        rows = values.contiguous()
-        keys = run(backend, _keys, rows, tie, shift, modulus).reshape(-1, v)
-        thr = _thresholds(keys, counts)
-        diff, loss = run(backend, _squared_distance, rows.reshape(-1, v), keys, thr)
+        rows = values.contiguous().reshape(-1, v)
+        top = _select_top(rows, tie, shift, counts, modulus, backend, tuple(values.shape))
+        diff, loss = run(backend, _squared_distance, rows, top)
         ctx.save_for_backward(diff)
         ctx.shape = values.shape
         return loss
