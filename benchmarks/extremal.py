@@ -6,28 +6,34 @@ Two regimes, both on the CPU with random weights:
   backward), where the method's own work decides the speed;
 * ``r3d``: torchvision ``r3d_18`` on 8×56×56 clips, where the model decides.
 
-Each variant runs ``--iters`` iterations through ``vidxai.explain`` (after one warm-up run, so
-PyTorch's one-off compilation of the mask kernels is not timed; it is reported once). Columns
-(medians over ``--repeats`` runs, the machine being shared):
+Clock. By default the process's **CPU time** with **one thread** (``time.process_time``,
+``torch.set_num_threads(1)``): on a machine shared with other jobs it measures this process's
+work rather than the queueing (other jobs still inflate it through cache and memory-bandwidth
+contention, so compare within one run). ``--wall --threads 2`` times the wall clock instead.
+Every row is the **minimum** over ``--repeats`` runs, the variants and backends **interleaved**
+(each repeat runs every row once), after one warm-up run per row (which compiles the kernels of
+the ``compiled`` backend once; its duration is reported). The load average is printed before
+and after. Columns:
 
-* ``s/it``: wall time per iteration: (time of an ``--iters`` run − time of a 1-iteration run) /
+* ``s/it``: time per iteration: (time of an ``--iters`` run − time of a 1-iteration run) /
   (``--iters`` − 1), so that the one-off setup (blur pyramid, final map) is not counted;
 * ``fwd+bwd``: one forward + backward pass to the input of the same batch of masked clips,
   timed right after with nothing around it (the floor of any implementation);
 * ``ratio``: ``s/it`` / ``fwd+bwd``;
-* ``own ms/it``: ``s/it`` − ``fwd+bwd``: the method's own work per iteration;
-* ``model share``: the explanation's ``inference`` timing / its wall time.
+* ``own ms/it``: ``s/it`` − ``fwd+bwd`` (paired, same repeat): the method's own work per
+  iteration.
 
-The next table compares ``A`` areas optimised jointly in one batch with the same areas run one
-after another (whole runs, setup included, divided by the iterations), for each backend.
+``--clips N`` (default 3) adds the batch table: ``N`` clips explained in one call (one engine
+forward + backward of all clips per iteration) against the same clips one call after another.
+``--areas A`` adds the table of ``A`` areas in one call against one area at a time.
 
 ``--localisation N`` adds the ground-truth table: the bundled demo model on ``N`` held-out
 synthetic clips (seeds from 20,000,000; the model was trained on seeds 0–9600), each method with
 its default parameters and with its ``vidxai demo`` settings: mean AUROC of the attribution
 against the actor's mask (the evidence), and seconds per clip.
 
-Run:  OMP_NUM_THREADS=2 python benchmarks/extremal.py [--iters 20] [--regimes fast r3d]
-      OMP_NUM_THREADS=2 python benchmarks/extremal.py --regimes --localisation 8
+Run:  python benchmarks/extremal.py [--iters 20] [--regimes fast r3d] [--backends eager]
+      python benchmarks/extremal.py --regimes --localisation 8
 """
 
 from __future__ import annotations
@@ -65,8 +71,7 @@ REGIMES = {
     "r3d": (r3d_18, 8, 56),
 }
 HELD_OUT_SEED = 20_000_000
-STAT = statistics.median  # of the repeats; ``--quietest`` takes the minimum (a loaded machine)
-CLOCK = time.perf_counter  # ``--cpu-time``: the process's CPU time (robust to other users' jobs)
+CLOCK = time.process_time  # ``--wall``: time.perf_counter
 VARIANTS = [
     ("ep2d", {}),
     ("ep3d", {}),
@@ -75,7 +80,7 @@ VARIANTS = [
 
 
 def fwd_bwd(model: nn.Module, clip: Tensor, batch: int, repeats: int = 5) -> float:
-    """Median seconds of one forward + backward (to the input) of ``batch`` clips."""
+    """Fastest of ``repeats`` forward + backward passes (to the input) of ``batch`` clips."""
     x = clip.expand(batch, -1, -1, -1, -1).contiguous()
     times = []
     for _ in range(repeats + 1):
@@ -83,21 +88,107 @@ def fwd_bwd(model: nn.Module, clip: Tensor, batch: int, repeats: int = 5) -> flo
         t0 = CLOCK()
         (-torch.log_softmax(model(xg), 1)[:, 0]).sum().backward()
         times.append(CLOCK() - t0)
-    return statistics.median(times[1:])
+    return min(times[1:])
 
 
-def run(model, clip, method, params, iters, backend):
+def run(model, clips, method, params, iters, backend):
+    """Seconds of one ``explain`` call on ``clips`` (N×C×T×H×W; one clip: a single call)."""
+    video = clips[0] if len(clips) == 1 else list(clips)
     t0 = CLOCK()
     exp = api.explain(
-        model,
-        clip[0],
-        method=method,
-        num_iter=iters,
-        progress=False,
-        backend=backend,
-        **params,
+        model, video, method=method, num_iter=iters, progress=False, backend=backend, **params
     )
     return CLOCK() - t0, exp
+
+
+def load() -> str:
+    return ", ".join(f"{v:.1f}" for v in os.getloadavg())
+
+
+def per_iteration(model, clip, backends, iters, repeats) -> None:
+    """The main table: s/it, fwd+bwd, ratio, own ms/it per backend and variant, interleaved."""
+    print("| variant | backend | s/it | fwd+bwd (s) | ratio | own ms/it |")
+    print("|---|---|---|---|---|---|")
+    keys = list(itertools.product(backends, [m for m, _ in VARIANTS]))
+    params = dict(VARIANTS)
+    warm = {}
+    for backend, method in keys:
+        t0 = time.perf_counter()
+        run(model, clip, method, params[method], 2, backend)  # warm-up (compiles once)
+        warm[backend, method] = time.perf_counter() - t0
+    rows: dict = {k: [] for k in keys}
+    for _ in range(repeats):
+        for backend, method in keys:
+            seconds, _ = run(model, clip, method, params[method], iters, backend)
+            setup, _ = run(model, clip, method, params[method], 1, backend)
+            rows[backend, method].append(((seconds - setup) / (iters - 1), fwd_bwd(model, clip, 1)))
+    for (backend, method), r in rows.items():
+        per_it, floor = min(x[0] for x in r), min(x[1] for x in r)
+        ratio = min(x[0] / x[1] for x in r)  # paired: same repeat
+        own = min(x[0] - x[1] for x in r)
+        note = f" (warm-up {warm[backend, method]:.0f} s)" if backend == "compiled" else ""
+        print(
+            f"| {method} | {backend}{note} | {per_it:.4f} | {floor:.4f} | {ratio:.2f} "
+            f"| {own * 1e3:.1f} |",
+            flush=True,
+        )
+    print()
+
+
+def batch_of_clips(model, clip, backends, iters, repeats, n_clips) -> None:
+    """N clips in one call against the same clips one call after another (whole runs, setup
+    included, per iteration)."""
+    gen = torch.Generator().manual_seed(1)
+    clips = torch.rand(n_clips, *clip.shape[1:], generator=gen)
+    print(f"N = {n_clips} clips: one call against one call per clip (s/it, setup included)\n")
+    print("| variant | backend | one call s/it | one by one s/it | speed-up | fwd+bwd N, 1 (s) |")
+    print("|---|---|---|---|---|---|")
+    keys = list(itertools.product(backends, [m for m, _ in VARIANTS]))
+    params = dict(VARIANTS)
+    rows: dict = {k: [] for k in keys}
+    for backend, method in keys:
+        run(model, clips, method, params[method], 2, backend)
+    for _ in range(repeats):
+        for backend, method in keys:
+            joint, _ = run(model, clips, method, params[method], iters, backend)
+            alone = sum(
+                run(model, c[None], method, params[method], iters, backend)[0] for c in clips
+            )
+            rows[backend, method].append((joint / iters, alone / iters))
+    floors = (fwd_bwd(model, clip, n_clips), fwd_bwd(model, clip, 1))
+    for (backend, method), r in rows.items():
+        joint, alone = min(x[0] for x in r), min(x[1] for x in r)
+        print(
+            f"| {method} | {backend} | {joint:.4f} | {alone:.4f} | {alone / joint:.2f}× "
+            f"| {floors[0]:.4f}, {floors[1]:.4f} |",
+            flush=True,
+        )
+    print()
+
+
+def joint_areas(model, clip, backends, iters, repeats, n_areas) -> None:
+    """A areas in one call against one area at a time (whole runs, per iteration)."""
+    areas = tuple(round(0.05 * (i + 1), 2) for i in range(n_areas))
+    print(f"areas {', '.join(map(str, areas))}: one call against one area at a time\n")
+    print("| variant | backend | joint s/it | one after another s/it | speed-up |")
+    print("|---|---|---|---|---|")
+    keys = list(itertools.product(backends, [m for m, _ in VARIANTS]))
+    params = dict(VARIANTS)
+    rows: dict = {k: [] for k in keys}
+    for _ in range(repeats):
+        for backend, method in keys:
+            joint, _ = run(
+                model, clip, method, {**params[method], "perturb_area": areas}, iters, backend
+            )
+            alone = sum(
+                run(model, clip, method, {**params[method], "perturb_area": a}, iters, backend)[0]
+                for a in areas
+            )
+            rows[backend, method].append((joint / iters, alone / iters))
+    for (backend, method), r in rows.items():
+        joint, alone = min(x[0] for x in r), min(x[1] for x in r)
+        print(f"| {method} | {backend} | {joint:.4f} | {alone:.4f} | {alone / joint:.2f}× |")
+    print()
 
 
 def evidence_auroc(attribution: Tensor, mask: np.ndarray) -> float:
@@ -155,11 +246,12 @@ def localisation(
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
     parser.add_argument("--iters", type=int, default=20, help="iterations per timed run (fast)")
-    parser.add_argument("--r3d-iters", type=int, default=8, help="iterations per timed run (r3d)")
-    parser.add_argument("--repeats", type=int, default=3, help="timed runs per row")
+    parser.add_argument("--r3d-iters", type=int, default=6, help="iterations per timed run (r3d)")
+    parser.add_argument("--repeats", type=int, default=3, help="timed runs per row (minimum)")
     parser.add_argument("--regimes", nargs="*", default=list(REGIMES))
     parser.add_argument("--backends", nargs="*", default=None)
-    parser.add_argument("--areas", type=int, default=3, help="areas of the joint-batch table")
+    parser.add_argument("--clips", type=int, default=3, help="clips of the batch table (0: none)")
+    parser.add_argument("--areas", type=int, default=0, help="areas of the joint table (0: none)")
     parser.add_argument(
         "--localisation",
         type=int,
@@ -171,105 +263,41 @@ def main() -> None:
     parser.add_argument(
         "--settings", nargs="*", default=["defaults", "demo"], choices=["defaults", "demo"]
     )
+    parser.add_argument("--threads", type=int, default=1, help="torch threads (default 1)")
     parser.add_argument(
-        "--cpu-time",
+        "--wall",
         action="store_true",
-        help="time with the process's CPU time (all its threads) instead of the wall clock: "
-        "on a machine shared with other jobs it measures the work, not the queueing; use with "
-        "OMP_NUM_THREADS=1 (model share is then not comparable and not shown)",
-    )
-    parser.add_argument(
-        "--quietest",
-        action="store_true",
-        help="report the minimum over the repeats instead of the median (a shared, loaded machine)",
+        help="time the wall clock instead of the process's CPU time (a quiet machine only)",
     )
     args = parser.parse_args()
-    global STAT, CLOCK
-    STAT = min if args.quietest else statistics.median
-    CLOCK = time.process_time if args.cpu_time else time.perf_counter
-    torch.set_num_threads(int(os.environ.get("OMP_NUM_THREADS", "2")))
-    backends = args.backends or (["compiled", "eager"] if compile_available() else ["eager"])
+    global CLOCK
+    CLOCK = time.perf_counter if args.wall else time.process_time
+    torch.set_num_threads(args.threads)
+    backends = args.backends or (["eager", "compiled"] if compile_available() else ["eager"])
     print(
-        f"{torch.get_num_threads()} threads, {args.iters} (fast) / {args.r3d_iters} (r3d) "
-        f"iterations per run, {'minima' if args.quietest else 'medians'} of {args.repeats} runs"
-        f"{', CPU time' if args.cpu_time else ''}\n"
+        f"{torch.get_num_threads()} thread(s), {'wall clock' if args.wall else 'CPU time'}, "
+        f"{args.iters} (fast) / {args.r3d_iters} (r3d) iterations per run, minima of "
+        f"{args.repeats} interleaved runs; load average {load()}\n"
     )
-    joint_rows = []
     for regime in args.regimes:
         make, frames, size = REGIMES[regime]
         iters = args.r3d_iters if regime == "r3d" else args.iters
         torch.manual_seed(0)
         model = make().eval().requires_grad_(False)  # gradients to the input only, as explain
         clip = torch.rand(1, 3, frames, size, size, generator=torch.Generator().manual_seed(0))
-        floor1 = fwd_bwd(model, clip, 1)
         print(
             f"### {regime}: {make.__name__}, clip {frames}×{size}×{size}, one fwd+bwd "
-            f"{floor1 * 1e3:.1f} ms\n"
+            f"{fwd_bwd(model, clip, 1) * 1e3:.1f} ms\n"
         )
-        print(
-            "| variant | backend | areas | s/it | fwd+bwd (s) | ratio | own ms/it | model share |"
-        )
-        print("|---|---|---|---|---|---|---|---|")
-        for backend in backends:
-            for method, params in VARIANTS:
-                t0 = time.perf_counter()
-                run(model, clip, method, params, 2, backend)  # warm-up (compiles once)
-                warm = time.perf_counter() - t0
-                rows = []
-                for _ in range(args.repeats):
-                    seconds, exp = run(model, clip, method, params, iters, backend)
-                    setup, _ = run(model, clip, method, params, 1, backend)
-                    floor = fwd_bwd(model, clip, 1)
-                    per_it = (seconds - setup) / (iters - 1)
-                    rows.append((per_it, floor, exp.timings["inference"] / seconds))
-                per_it = STAT(r[0] for r in rows)
-                floor = STAT(r[1] for r in rows)
-                ratio = STAT(r[0] / r[1] for r in rows)  # paired: same moment
-                own = STAT(r[0] - r[1] for r in rows)
-                share = STAT(r[2] for r in rows) if CLOCK is time.perf_counter else float("nan")
-                note = f" (first run {warm:.0f} s)" if backend == "compiled" else ""
-                print(
-                    f"| {method} | {backend}{note} | 1 | {per_it:.4f} | {floor:.4f} "
-                    f"| {ratio:.2f} | {own * 1e3:.1f} | {share:.2f} |",
-                    flush=True,
-                )
-        # several areas jointly vs one after another, each backend
-        areas = tuple(round(0.05 * (i + 1), 2) for i in range(args.areas))
-        for backend, (method, params) in itertools.product(backends, VARIANTS):
-            run(model, clip, method, {**params, "perturb_area": areas}, 2, backend)
-            joint = STAT(
-                run(model, clip, method, {**params, "perturb_area": areas}, iters, backend)[0]
-                for _ in range(args.repeats)
-            )
-            alone = sum(
-                STAT(
-                    run(model, clip, method, {**params, "perturb_area": a}, iters, backend)[0]
-                    for _ in range(args.repeats)
-                )
-                for a in areas
-            )
-            floor = fwd_bwd(model, clip, len(areas))
-            joint_rows.append((regime, method, backend, areas, joint / iters, alone / iters, floor))
-        print()
-    if joint_rows:
-        print_joint(joint_rows)
+        per_iteration(model, clip, backends, iters, args.repeats)
+        if args.clips > 1:
+            batch_of_clips(model, clip, backends, iters, args.repeats, args.clips)
+        if args.areas > 1:
+            joint_areas(model, clip, backends, iters, args.repeats, args.areas)
+        print(f"load average after {regime}: {load()}\n", flush=True)
     if args.localisation:
         backend = "eager" if "eager" in backends else backends[0]
         localisation(args.localisation, backend, args.seed, tuple(args.settings))
-
-
-def print_joint(joint_rows: list) -> None:
-    print("### several areas: one batch vs one after another\n")
-    print(
-        "| regime | variant | backend | areas | joint s/it | one after another s/it | speed-up "
-        "| joint fwd+bwd (s) | joint own ms/it |"
-    )
-    print("|---|---|---|---|---|---|---|---|---|")
-    for regime, method, backend, areas, joint, alone, floor in joint_rows:
-        print(
-            f"| {regime} | {method} | {backend} | {', '.join(map(str, areas))} | {joint:.4f} "
-            f"| {alone:.4f} | {alone / joint:.2f}× | {floor:.4f} | {(joint - floor) * 1e3:.1f} |"
-        )
 
 
 if __name__ == "__main__":

@@ -261,7 +261,7 @@ def _reward_and_input_grad(
     n = int(xs.shape[0])
     terms = xs.new_empty(n)
     probs = xs.new_empty(n)
-    grads = torch.empty_like(xs)
+    grads: list[Tensor] = []
 
     def score(outputs: Tensor, start: int, stop: int) -> Tensor:
         term, prob = row_rewards(outputs.float(), index[start:stop], deleted[start:stop])
@@ -270,7 +270,7 @@ def _reward_and_input_grad(
         return term * weight[start:stop]
 
     def consume(start: int, stop: int, values: Tensor, g: Tensor) -> None:
-        grads[start:stop] = g
+        grads.append(g)  # batches arrive in order, once each
 
     ctx.engine.input_grads(n, lambda s, e: xs[s:e], score, consume, desc="extremal")
-    return terms, probs, grads
+    return terms, probs, grads[0] if len(grads) == 1 else torch.cat(grads)
