@@ -9,16 +9,19 @@ For each configuration (tiny and full-size; random weights) this times, on one c
   figure is the method's own cost.
 
 Overhead = method ÷ fwd+bwd for ``transformer_relevance`` and ``lrp`` (target ≤ 1.5×), method ÷
-forward for ``attention_rollout`` (target ≤ 1.2×). Each timing is the minimum of ``--repeats``
-runs (at least 5 for the tiny ones; the least disturbed one on a shared machine). The peak
+forward for ``attention_rollout`` (target ≤ 1.2×). Times are this process's CPU time
+(``time.process_time``; run with one thread), the variants of a configuration interleaved within
+each repeat, each figure the minimum of ``--repeats`` runs (at least 5 for the tiny ones).
+``--compare`` adds the zennit methods run through zennit's own hooks (the previous
+implementation, whose layers' ordinary backward passes run and are discarded). The peak
 resident memory of the process after each configuration is printed too (it only grows:
 configurations run smallest first).
 
 Tiny configurations get one untimed warm-up call per method; full-size ones do not (the tiny ones
 have warmed the process up, and each full-size call takes many seconds).
 
-Run:  OMP_NUM_THREADS=2 python benchmarks/relevance.py [--only tiny|full] [--repeats R]
-      [--models r3d_18 timesformer …]
+Run:  OMP_NUM_THREADS=1 python benchmarks/relevance.py [--only tiny|full] [--repeats R]
+      [--models r3d_18 timesformer …] [--compare]
       python benchmarks/relevance.py --figure docs/figures/relevance/demo.png
 Prints a Markdown table.
 """
@@ -26,10 +29,12 @@ Prints a Markdown table.
 from __future__ import annotations
 
 import argparse
+import os
 import resource
 import time
 import warnings
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager, nullcontext
 from functools import partial
 
 import torch
@@ -38,6 +43,8 @@ import vidxai
 
 TINY_TF = dict(hidden_size=64, num_hidden_layers=4, num_attention_heads=4, intermediate_size=128,
                image_size=64, patch_size=16)  # fmt: skip
+
+ZENNIT = ("lrp", "guided_backprop", "excitation_backprop")
 
 CONFIGS: list[tuple[str, str, str, dict, tuple[str, ...]]] = [
     # (regime, label, model, options, methods)
@@ -48,9 +55,11 @@ CONFIGS: list[tuple[str, str, str, dict, tuple[str, ...]]] = [
     ("tiny", "r3d_18 8×56²", "r3d_18", {"num_frames": 8, "size": 56},
      ("lrp", "guided_backprop", "excitation_backprop")),
     ("tiny", "tsm_r18 8×56²", "tsm_r18", {"num_frames": 8, "size": 56}, ("lrp",)),
+    ("tiny", "i3d 16×64²", "i3d", {"num_frames": 16, "size": 64}, ("lrp",)),
     ("full", "r3d_18 16×112²", "r3d_18", {}, ("lrp", "guided_backprop", "excitation_backprop")),
     ("full", "r2plus1d_18 16×112²", "r2plus1d_18", {}, ("lrp",)),
     ("full", "s3d 16×224²", "s3d", {"num_frames": 16}, ("lrp",)),
+    ("full", "i3d 32×224²", "i3d", {"num_frames": 32}, ("lrp",)),
     ("full", "TimeSformer-base 8×224²", "timesformer", {},
      ("transformer_relevance", "attention_rollout")),
     ("full", "VideoMAE-base 16×224²", "videomae", {},
@@ -60,13 +69,12 @@ CONFIGS: list[tuple[str, str, str, dict, tuple[str, ...]]] = [
 ]  # fmt: skip
 
 
-def best(fn: Callable[[], object], repeats: int) -> float:
-    times = []
-    for _ in range(repeats):
-        start = time.perf_counter()
-        fn()
-        times.append(time.perf_counter() - start)
-    return min(times)
+def cpu_seconds(fn: Callable[[], object]) -> float:
+    """CPU time of this process for one call (one thread: not disturbed by other processes'
+    time slices, unlike wall time on a shared machine)."""
+    start = time.process_time()
+    fn()
+    return time.process_time() - start
 
 
 def peak_mib() -> float:
@@ -83,25 +91,55 @@ def _forward_backward(model: torch.nn.Module, x: torch.Tensor) -> None:
     torch.autograd.grad(model(xg)[0, 0], xg)
 
 
+@contextmanager
+def zennit_hooks() -> Iterator[None]:
+    """zennit's own hook mechanism instead of :func:`vidxai.relevance.direct.direct` (the
+    layers' ordinary backward passes run and are discarded): the previous implementation."""
+    from vidxai.relevance import zennit_run
+
+    original = zennit_run.direct
+    zennit_run.direct = lambda composite: composite
+    try:
+        yield
+    finally:
+        zennit_run.direct = original
+
+
 def _explain(model: torch.nn.Module, x: torch.Tensor, method: str) -> None:
-    vidxai.explain(model, x[0], method=method, target=0, progress=False)
+    name, _, variant = method.partition(" ")
+    with zennit_hooks() if variant == "(zennit hooks)" else nullcontext():
+        vidxai.explain(model, x[0], method=name, target=0, progress=False)
 
 
 def bench(
     label: str, name: str, options: dict, methods: tuple[str, ...], repeats: int, warm: bool
 ) -> None:
-    """Time one configuration and print its table rows (``warm``: one untimed call first)."""
+    """Time one configuration and print its table rows (``warm``: one untimed call first).
+
+    The forward pass, the forward + backward pass and every method run in turn within each
+    repeat (interleaved, so a slow spell of the machine hits them alike); each figure is the
+    minimum over the repeats.
+    """
     torch.manual_seed(0)
     model = vidxai.load_model(name, weights=None, num_classes=400, **options)
     spec = model.spec
     x = torch.rand(1, 3, spec.num_frames, *spec.size)
     _forward(model, x)  # warm-up (lazy initialisation, allocator)
-    t_fwd = best(partial(_forward, model, x), repeats)
-    t_fb = best(partial(_forward_backward, model, x), repeats)
+    runs: dict[str, Callable[[], object]] = {
+        "forward": partial(_forward, model, x),
+        "fwd+bwd": partial(_forward_backward, model, x),
+        **{m: partial(_explain, model, x, m) for m in methods},
+    }
+    if warm:
+        for method in methods:
+            runs[method]()  # warm-up (first-call imports, allocator)
+    times = {key: float("inf") for key in runs}
+    for _ in range(repeats):
+        for key, fn in runs.items():
+            times[key] = min(times[key], cpu_seconds(fn))
+    t_fwd, t_fb = times["forward"], times["fwd+bwd"]
     for method in methods:
-        if warm:
-            _explain(model, x, method)  # warm-up (first-call imports, allocator)
-        t_m = best(partial(_explain, model, x, method), repeats) - t_fwd  # explain's intact pass
+        t_m = times[method] - t_fwd  # explain's pass on the intact clip
         rollout = method == "attention_rollout"
         ratio = t_m / (t_fwd if rollout else t_fb)
         target = "≤ 1.2× fwd" if rollout else "≤ 1.5× fwd+bwd"
@@ -109,12 +147,15 @@ def bench(
               f"{ratio:.2f}× | {target} | {peak_mib():.0f} |", flush=True)  # fmt: skip
 
 
-def run(regime: str, repeats: int, models: tuple[str, ...] = ()) -> None:
+def run(regime: str, repeats: int, models: tuple[str, ...] = (), compare: bool = False) -> None:
     print("| configuration | method | forward s | fwd+bwd s | method s | overhead | target | "
           "peak RSS MiB |")  # fmt: skip
     print("|---|---|---|---|---|---|---|---|")
     for reg, label, name, options, methods in CONFIGS:
         if (regime == "both" or reg == regime) and (not models or name in models):
+            if compare:
+                methods = tuple(v for m in methods for v in (m, f"{m} (zennit hooks)")
+                                if m in ZENNIT or v == m)  # fmt: skip
             tiny = reg == "tiny"  # cheap: more repeats against the noise of a shared machine
             bench(label, name, options, methods, max(repeats, 5) if tiny else repeats, warm=tiny)
 
@@ -148,14 +189,20 @@ def main() -> None:
     parser.add_argument("--only", choices=("tiny", "full", "both"), default="both")
     parser.add_argument("--repeats", type=int, default=2)
     parser.add_argument("--models", nargs="*", default=(), help="only these zoo models")
+    parser.add_argument(
+        "--compare",
+        action="store_true",
+        help="also time the zennit methods with zennit's own hooks (previous)",
+    )
     parser.add_argument("--figure", help="write the README figure to this PNG and stop")
     args = parser.parse_args()
     warnings.simplefilter("ignore")
     if args.figure:
         figure(args.figure)
         return
-    print(f"torch threads: {torch.get_num_threads()}")
-    run(args.only, args.repeats, tuple(args.models))
+    print(f"torch threads: {torch.get_num_threads()}; load average {os.getloadavg()}")
+    run(args.only, args.repeats, tuple(args.models), args.compare)
+    print(f"load average after: {os.getloadavg()}")
 
 
 if __name__ == "__main__":

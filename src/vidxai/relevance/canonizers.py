@@ -7,14 +7,18 @@ canonizer only knows torchvision's 2D ``BasicBlock``; on the video ResNets it si
 nothing. Here, for every CNN of the zoo:
 
 * **BatchNorm** is merged into the convolution before it (zennit's
-  ``SequentialMergeBatchNorm``; the leaves of all zoo CNNs are registered in forward order, so
-  each BatchNorm directly follows its convolution — R(2+1)D's ``Conv2Plus1D`` ends with its
+  ``SequentialMergeBatchNorm``, leaving an exact identity: :class:`ExactMergeBatchNorm`; the
+  leaves of all zoo CNNs are registered in forward order, so each BatchNorm directly follows
+  its convolution — R(2+1)D's ``Conv2Plus1D`` ends with its
   temporal ``Conv3d``, which the block's BatchNorm then follows);
 * **residual sums** of torchvision's video ``BasicBlock`` / ``Bottleneck`` (r3d_18, mc3_18,
   r2plus1d_18) and of the 2D ``BasicBlock`` (TSM) go through ``zennit.layer.Sum``, whose rule
   splits relevance in proportion to each summand's contribution;
 * **S3D**'s inception branches are concatenated: the gradient of ``cat`` hands each branch its
   own channels' relevance, which is already a split;
+* **I3D**'s inception branches are concatenated too; its "SAME" padding moves into each
+  convolution and its head becomes pooling + dense modules
+  (:mod:`vidxai.relevance.canonize_i3d`);
 * **TSM**'s temporal shift is a permutation of channels between frames (plus zero padding); its
   gradient moves each relevance back to the frame it came from. The frame consensus (mean of
   per-frame logits) becomes an average pool, so each frame gets relevance in proportion to its
@@ -35,13 +39,30 @@ from zennit.layer import Sum
 from zennit.torchvision import ResNetBasicBlockCanonizer, ResNetBottleneckCanonizer
 
 from vidxai.errors import UnsupportedModelError
+from vidxai.relevance.canonize_i3d import I3DCanonizer
 
 #: Root module classes whose forward (and blocks) the canonizers cover.
-KNOWN_MODELS = ("VideoResNet", "S3D", "TSMResNet", "DemoNet", "ResNet")
+KNOWN_MODELS = ("VideoResNet", "S3D", "TSMResNet", "DemoNet", "ResNet", "InceptionI3d")
 _CONTAINERS = (nn.Sequential, nn.ModuleList, nn.ModuleDict)
 _BLOCKS = ("BasicBlock", "Bottleneck", "Conv2Plus1D", "Conv3DSimple", "Conv3DNoTemporal",
            "BasicStem", "R2Plus1dStem", "TemporalSeparableConv", "SepInceptionBlock3D",
            "Conv3dNormActivation", "ShiftedConv")  # fmt: skip
+
+
+class ExactMergeBatchNorm(SequentialMergeBatchNorm):  # type: ignore[misc]
+    """zennit's ``SequentialMergeBatchNorm`` whose emptied BatchNorm is exactly the identity.
+
+    zennit leaves the merged BatchNorm with mean 0, variance 1 and its ``eps``, so it still
+    divides by √(1 + eps): ×(1 + 10⁻³)^(-½) per layer for I3D's eps = 10⁻³, 1 % of the logit
+    over its depth, which Σ R then misses. Here the variance becomes 1 − eps.
+    """
+
+    @staticmethod
+    def merge_batch_norm(modules: Any, batch_norm: Any) -> None:
+        SequentialMergeBatchNorm.merge_batch_norm(modules, batch_norm)
+        batch_norm.running_var.data = torch.full_like(
+            batch_norm.running_var.data, 1.0 - batch_norm.eps
+        )
 
 
 def _video_block_forward(self: Any, x: Tensor) -> Tensor:
@@ -102,11 +123,12 @@ class TSMConsensusCanonizer(AttributeCanonizer):
 def video_canonizers() -> list[Canonizer]:
     """The canonizers for every CNN of the zoo (each applies only where its blocks occur)."""
     return [
-        SequentialMergeBatchNorm(),
+        ExactMergeBatchNorm(),
         VideoResNetCanonizer(),
         ResNetBasicBlockCanonizer(),
         ResNetBottleneckCanonizer(),
         TSMConsensusCanonizer(),
+        I3DCanonizer(),
     ]
 
 

@@ -24,7 +24,7 @@ class FastZPlus(ZPlus):  # type: ignore[misc]
         original = self.stored_tensors["input"][0]
         if not bool((original >= 0).all()):
             return super().backward(module, grad_input, grad_output)
-        x = original.clone().requires_grad_()
+        x = original.detach().requires_grad_()  # a new leaf on the same memory: no copy
         with ParamMod.ensure(self.param_modifiers[0])(module) as modified, torch.enable_grad():
             z = self.output_modifiers[0](modified.forward(x))
         scaled = self.gradient_mapper(grad_output[0], [z])[0]  # R / stabilised z⁺

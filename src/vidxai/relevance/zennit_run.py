@@ -11,6 +11,7 @@ from zennit.core import Composite
 from vidxai.core.context import ExplainContext
 from vidxai.core.hooks import eval_mode
 from vidxai.relevance.canonizers import check_supported, warn_if_unknown
+from vidxai.relevance.direct import direct
 
 
 def first_conv_ndim(module: nn.Module) -> int:
@@ -53,7 +54,7 @@ def modified_backward(
     """
     check_supported(ctx.module, method)
     known = warn_if_unknown(ctx.module, method)
-    context = composite.context(ctx.module)
+    context = direct(composite).context(ctx.module)  # the layers' own backward never runs
     with eval_mode(ctx.module), context, ctx.timer("inference"), torch.enable_grad():
         xg = ctx.x.detach().requires_grad_(True)
         outputs = ctx.model(xg)

@@ -1,0 +1,109 @@
+"""zennit rules through vidxai's direct hooks: the same relevance as zennit's own hooks."""
+
+from __future__ import annotations
+
+import pytest
+import torch
+from torch import nn
+from zennit.composites import EpsilonPlus
+
+import vidxai
+from vidxai.core.hooks import count_hooks
+from vidxai.errors import UnsupportedModelError
+from vidxai.relevance.composites import (
+    COMPOSITES,
+    excitation_backprop_composite,
+    guided_backprop_composite,
+)
+from vidxai.relevance.direct import direct
+from vidxai.relevance.lrp import LrpParams
+
+
+def _relevance(module: nn.Module, composite, x: torch.Tensor, index: int = 0) -> torch.Tensor:
+    xg = x.clone().requires_grad_(True)
+    with composite.context(module):
+        out = module(xg)
+        seed = torch.zeros_like(out)
+        seed[:, index] = out[:, index].detach()
+        (r,) = torch.autograd.grad(out, xg, seed)
+    return r
+
+
+@pytest.fixture(scope="module")
+def r3d() -> nn.Module:
+    torch.manual_seed(0)
+    model = vidxai.load_model("r3d_18", weights=None, num_classes=4, num_frames=4, size=(16, 16))
+    return model.module.eval()
+
+
+BUILDERS = {
+    **{name: (lambda b=b: b(LrpParams(), -torch.ones(1, 3, 1, 1, 1), torch.ones(1, 3, 1, 1, 1)))
+       for name, b in COMPOSITES.items()},
+    "excitation_backprop": lambda: excitation_backprop_composite(1e-6),
+    "guided_backprop": guided_backprop_composite,
+}  # fmt: skip
+
+
+@pytest.mark.parametrize("name", list(BUILDERS))
+def test_direct_hooks_give_zennits_relevance(name, r3d):
+    # reference: the same composite through zennit's own hooks (the layers' backward replaced)
+    model = r3d
+    x = torch.randn(1, 3, 4, 16, 16, generator=torch.Generator().manual_seed(1))
+    ours = _relevance(model, direct(BUILDERS[name]()), x)
+    reference = _relevance(model, BUILDERS[name](), x)
+    torch.testing.assert_close(ours, reference, rtol=1e-4, atol=1e-6 * float(reference.abs().max()))
+    assert count_hooks(model) == 0
+
+
+class Shared(nn.Module):
+    """f(x) = v · W·W·x: one layer called twice (no biases)."""
+
+    def __init__(self) -> None:
+        super().__init__()
+        torch.manual_seed(2)
+        self.w = nn.Linear(6, 6, bias=False)
+        self.v = nn.Linear(6, 2, bias=False)
+
+    def forward(self, x):
+        return self.v(self.w(self.w(x)))
+
+
+def test_a_layer_called_twice_gets_each_calls_input():
+    # ε-LRP (ε → 0) of a linear network without biases is x ⊙ ∇f (plain autograd reference)
+    model, x = Shared(), torch.randn(3, 6, generator=torch.Generator().manual_seed(3))
+    composite = EpsilonPlus(epsilon=1e-12)
+    ours = _relevance(model, direct(composite), x, index=1)
+    xg = x.clone().requires_grad_(True)
+    (grad,) = torch.autograd.grad(model(xg)[:, 1].sum(), xg)
+    torch.testing.assert_close(ours, x * grad, rtol=1e-4, atol=1e-6)
+    # zennit's own hooks keep only the last call's input: a different (wrong) answer here
+    assert not torch.allclose(_relevance(model, composite, x, index=1), x * grad, rtol=1e-2)
+
+
+class TwoInputs(nn.Module):
+    def __init__(self) -> None:
+        super().__init__()
+        self.fc = nn.Bilinear(3, 3, 2)
+
+    def forward(self, x):
+        return self.fc(x, x)
+
+
+def test_a_rule_on_a_layer_with_two_inputs_is_refused():
+    from zennit.composites import LayerMapComposite
+    from zennit.rules import Epsilon
+
+    model, x = TwoInputs(), torch.randn(2, 3)
+    composite = direct(LayerMapComposite([(nn.Bilinear, Epsilon())]))
+    with pytest.raises(UnsupportedModelError, match="takes one input"):
+        _relevance(model, composite, x)
+    assert count_hooks(model) == 0
+
+
+def test_no_gradient_no_interception():
+    model = Shared()
+    x = torch.randn(2, 6)
+    with direct(EpsilonPlus()).context(model), torch.no_grad():
+        out = model(x)
+    assert out.grad_fn is None
+    torch.testing.assert_close(out, model(x).detach())
