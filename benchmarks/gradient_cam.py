@@ -2,12 +2,16 @@
 
 Model: torchvision ``r3d_18`` with random weights (400 classes), one clip of 8×56×56, on the CPU.
 Each method runs through ``vidxai.explain``; a recording wrapper notes every model call (batch
-size, and whether a gradient flowed back through it). Columns (medians over paired runs, since
-the machine is shared and single timings swing by ±50 %):
+size, and whether a gradient flowed back through it). Clock: per-process CPU time
+(``time.process_time``; run with ``OMP_NUM_THREADS=1`` so that it counts the work, not the load of
+a shared machine). Each method's explain call, its replayed model calls and one forward +
+backward pass run interleaved, ``--repeats`` times; every column is the minimum over the repeats
+(the least disturbed run). Columns:
 
-* ``time``: wall time of the explain call;
+* ``time``: CPU time of the explain call;
 * ``model``: the part of it spent in the model's forward/backward passes (the explanation's
-  ``inference`` timing); ``overhead`` = time / model — what the method adds around its passes;
+  ``inference`` timing, which is wall time); ``overhead`` = the explain call's wall time / model —
+  what the method adds around its passes, both measured on the same wall clock in the same run;
 * ``replay``: time / the same model calls made again right after (same batch sizes, forward, or
   forward + backward to the input) with nothing around them — the floor of any implementation
   making these calls;
@@ -15,14 +19,13 @@ the machine is shared and single timings swing by ±50 %):
   Captum's integrated gradients measured 0.98);
 * ``to 1 fwd+bwd``: time / one forward + backward pass of one clip, timed right after.
 
-Run:  OMP_NUM_THREADS=2 python benchmarks/gradient_cam.py
+Run:  OMP_NUM_THREADS=1 python benchmarks/gradient_cam.py [--only METHOD ...] [--repeats R]
 """
 
 from __future__ import annotations
 
 import argparse
 import os
-import statistics
 import time
 
 import torch
@@ -59,15 +62,6 @@ CAMS |= {"xgradcam", "hirescam", "eigencam", "smooth_gradcampp", "ablationcam", 
 CAMS |= {"selective_relevance"}
 
 
-def _median_time(fn, repeats: int) -> float:
-    times = []
-    for _ in range(repeats):
-        t0 = time.perf_counter()
-        fn()
-        times.append(time.perf_counter() - t0)
-    return statistics.median(times)
-
-
 class Recorder(nn.Module):
     """Calls the model and records ``[batch size, backward happened]`` per call."""
 
@@ -88,8 +82,8 @@ class Recorder(nn.Module):
 def replay(model: nn.Module, clip: Tensor, calls: list[list]) -> float:
     """Seconds to make the same model calls again (same batch sizes; backward to the input —
     input gradients only, as every method needs — where the method back-propagated), with
-    nothing else around them."""
-    t0 = time.perf_counter()
+    nothing else around them (CPU seconds)."""
+    t0 = time.process_time()
     for batch, backward in calls:
         x = clip.expand(batch, -1, -1, -1, -1)
         if backward:
@@ -98,30 +92,31 @@ def replay(model: nn.Module, clip: Tensor, calls: list[list]) -> float:
         else:
             with torch.no_grad():
                 model(x)
-    return time.perf_counter() - t0
+    return time.process_time() - t0
 
 
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
     parser.add_argument("--frames", type=int, default=8)
     parser.add_argument("--size", type=int, default=56)
-    parser.add_argument("--repeats", type=int, default=3, help="timed runs per method")
+    parser.add_argument("--repeats", type=int, default=2, help="timed runs per method")
     parser.add_argument("--batch-size", type=int, default=16)
     parser.add_argument("--only", nargs="*", help="method names to run")
     args = parser.parse_args()
-    torch.set_num_threads(int(os.environ.get("OMP_NUM_THREADS", "2")))
+    torch.set_num_threads(int(os.environ.get("OMP_NUM_THREADS", "1")))
     torch.manual_seed(0)
     model = Recorder(r3d_18().eval())
     gen = torch.Generator().manual_seed(0)
     clip = torch.rand(1, 3, args.frames, args.size, args.size, generator=gen)
     inner = model.inner
     replay(inner, clip, [[1, True], [args.batch_size, False]])  # warm-up
-    fb1 = statistics.median(replay(inner, clip, [[1, True]]) for _ in range(3))
-    f1 = statistics.median(replay(inner, clip, [[1, False]]) for _ in range(3))
+    fb1 = min(replay(inner, clip, [[1, True]]) for _ in range(3))
+    f1 = min(replay(inner, clip, [[1, False]]) for _ in range(3))
     fb_batch = replay(inner, clip, [[args.batch_size, False]]) / args.batch_size
     print(
         f"r3d_18 (random weights), clip {args.frames}x{args.size}x{args.size}, "
-        f"{torch.get_num_threads()} threads, batch size {args.batch_size}; one clip: forward "
+        f"{torch.get_num_threads()} threads, CPU time, batch size {args.batch_size}; one clip: "
+        "forward "
         f"{f1 * 1e3:.0f} ms, forward+backward {fb1 * 1e3:.0f} ms; forward in a batch: "
         f"{fb_batch * 1e3:.0f} ms/clip\n"
     )
@@ -137,29 +132,27 @@ def main() -> None:
         runs = []
         for _ in range(args.repeats):
             model.calls.clear()
-            t0 = time.perf_counter()
+            t0, w0 = time.process_time(), time.perf_counter()
             exp = api.explain(
                 model, clip[0], method=name, progress=False, batch_size=args.batch_size, **params
             )
-            seconds = time.perf_counter() - t0
+            seconds, wall = time.process_time() - t0, time.perf_counter() - w0
             again = replay(inner, clip, list(model.calls))
             one = replay(inner, clip, [[1, True]])
-            runs.append((seconds, exp.timings["inference"], again, one))
-            if seconds > 20:  # long runs: once is enough
-                break
+            runs.append((seconds, exp.timings["inference"], again, one, wall))
 
-        def med(fn, runs=runs):
-            return statistics.median(fn(*r) for r in runs)
+        def best(fn, runs=runs):  # the least disturbed run: the minimum over the repeats
+            return min(fn(*r) for r in runs)
 
         n_f, n_b = exp.n_forward, exp.n_backward
         unbatched = n_b * fb1 + (n_f - n_b) * f1
         shown = ", ".join(f"{k}={v}" for k, v in params.items())
-        to_fb = f"{med(lambda t, m, a, o: t / o):.2f}" if name in CAMS else ""
+        cpu = best(lambda t, m, a, o, w: t)
+        to_fb = f"{best(lambda t, m, a, o, w: t / o):.2f}" if name in CAMS else ""
         print(
-            f"| {name} | {shown} | {med(lambda t, m, a, o: t):.2f} | {n_f} / {n_b} "
-            f"| {med(lambda t, m, a, o: m):.2f} | {med(lambda t, m, a, o: t / m):.3f} "
-            f"| {med(lambda t, m, a, o: t / a):.2f} | {med(lambda t, m, a, o: t) / unbatched:.2f} "
-            f"| {to_fb} |",
+            f"| {name} | {shown} | {cpu:.2f} | {n_f} / {n_b} "
+            f"| {best(lambda t, m, a, o, w: m):.2f} | {best(lambda t, m, a, o, w: w / m):.3f} "
+            f"| {best(lambda t, m, a, o, w: t / a):.2f} | {cpu / unbatched:.2f} | {to_fb} |",
             flush=True,
         )
 
