@@ -81,7 +81,6 @@ VARIANTS: dict[str, dict[str, dict[str, Any]]] = {
         "revex": {"design": "iid", "pairs": True, "complete": False},
         "vidxai": {},
         "paired, complete sizes": {"design": "iid", "pairs": True, "complete": True},
-        "unpaired, complete sizes": {"design": "iid", "pairs": False, "complete": True},
     },
     "rise3d": {
         "revex": {"design": "iid", "antithetic": False, "control": "none"},
@@ -222,12 +221,19 @@ def auto_replay(
 
 
 def curves(
-    session: Any, job: dict, budgets: list[int], seeds: int, ablation: bool
+    session: Any, job: dict, budgets: list[int], seeds: int, ablation: bool | list[str]
 ) -> dict[str, Any]:
-    """Fidelity per (method, variant, budget), and the auto budget's spend and fidelity."""
+    """Fidelity per (method, variant, budget), and the auto budget's spend and fidelity.
+    ``ablation``: every variant (True), none (False: REVEX and the defaults) or these names."""
     res: dict[str, Any] = {}
     for method in METHODS:
-        variants = list(VARIANTS[method]) if ablation else ["revex", "vidxai"]
+        variants = ["revex", "vidxai"]
+        if ablation:
+            variants += [
+                v
+                for v in VARIANTS[method]
+                if v not in variants and (ablation is True or v in ablation)
+            ]
         fid: dict[str, list[list[float]]] = {v: [] for v in variants}
         auto_n, auto_fid = [], []
         t0 = time.process_time()
@@ -385,6 +391,7 @@ def main() -> None:
     ap.add_argument("--r3d-seeds", type=int, default=1)
     ap.add_argument("--reference-samples", type=int, default=10_000)
     ap.add_argument("--ablation", action="store_true", help="also every single-technique variant")
+    ap.add_argument("--variants", default="", help="only these extra variants (';'-separated)")
     ap.add_argument(
         "--full",
         action="store_true",
@@ -413,11 +420,12 @@ def main() -> None:
             seeds, batch = args.r3d_seeds, 32
         job = {"setting": setting, "key": key, "batch": batch}
         with session_cm as session:
-            results[setting] = curves(session, job, budgets, seeds, args.ablation)
+            extra = [v for v in args.variants.split(";") if v] or args.ablation
+            results[setting] = curves(session, job, budgets, seeds, extra)
     Path(args.json).parent.mkdir(parents=True, exist_ok=True)
     Path(args.json).write_text(json.dumps({"budgets": budgets, "results": results}, indent=1))
     print(table(results, budgets))
-    if args.ablation:
+    if args.ablation or args.variants:
         print(ablation_table(results, budgets))
     plot(results, budgets, args.plot)
 

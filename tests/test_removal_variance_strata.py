@@ -141,18 +141,27 @@ def test_complete_sizes_need_the_kernel_draws_and_a_fixed_budget() -> None:
     assert auto.sampler.complete is False  # type: ignore[attr-defined]
     fixed = KernelShap3DParams(n_samples=200, complete=True).build()
     assert fixed.sampler.complete is True  # type: ignore[attr-defined]
+    default = KernelShap3DParams(n_samples=200).build()  # on by default with a fixed budget
+    assert default.sampler.complete is True  # type: ignore[attr-defined]
+    sobol = KernelShap3DParams(n_samples=200, design="sobol").build()  # its own draws
+    assert sobol.sampler.complete is False  # type: ignore[attr-defined]
+    with pytest.raises(ParameterError, match="design='iid'"):
+        KernelShap3DParams(n_samples=200, design="sobol", complete=True)
 
 
 # ------------------------------------------------------------------ Hadamard keep design
 
 
-def test_hadamard_blocks_are_balanced_orthogonal_and_prefix_consistent() -> None:
-    u = hadamard_points(300, 20, torch.Generator().manual_seed(4))  # blocks of 32 rows
+def test_hadamard_blocks_are_balanced_orthogonal_resolution_iv_and_prefix_consistent() -> None:
+    u = hadamard_points(300, 20, torch.Generator().manual_seed(4))  # blocks of 64 rows
     assert u.shape == (300, 20) and float(u.min()) >= 0 and float(u.max()) < 1
     signs = 2.0 * (u < 0.5).double() - 1.0
-    for b in range(9):  # every whole block
-        block = signs[32 * b : 32 * (b + 1)]
-        torch.testing.assert_close(block.T @ block, 32 * torch.eye(20, dtype=torch.float64))
+    for b in range(4):  # every whole block
+        block = signs[64 * b : 64 * (b + 1)]
+        torch.testing.assert_close(block.T @ block, 64 * torch.eye(20, dtype=torch.float64))
+        # no main effect aliased with a two-feature interaction: Σ x_i x_j x_k = 0
+        triple = torch.einsum("ni,nj,nk->ijk", block, block, block)
+        assert float(triple.abs().max()) == 0.0
     head = hadamard_points(45, 20, torch.Generator().manual_seed(4))
     torch.testing.assert_close(head, u[:45])
 

@@ -155,21 +155,24 @@ class KernelShap3DParams(_Sampled):
         design: ``iid`` (default: Sobol points measured no better here, see the fidelity
             benchmark) or ``sobol`` (quasi-random sizes and orders).
         complete: stratify by size: enumerate the sizes with the most kernel mass while the
-            budget allows, draw the rest (see :class:`~vidxai.removal.sample.ShapleySampler`);
-            not with ``n_samples="auto"`` (its rounds need a prefix-consistent design).
+            budget allows, draw the rest (see :class:`~vidxai.removal.sample.ShapleySampler`).
+            ``None`` (default): on with a fixed ``n_samples``, ``size_distribution="kernel"``
+            and ``design="iid"``; off with ``n_samples="auto"`` (its rounds need a
+            prefix-consistent design) or the other draws. ``False``: REVEX's sampler.
     """
 
     pairs: bool = True
     size_distribution: SizeDistribution = "kernel"
     design: DesignName = "iid"
-    complete: bool = False
+    complete: bool | None = None
 
     def __post_init__(self) -> None:
         super().__post_init__()
         self.build()
 
     def build(self) -> Pipeline:
-        complete = self.complete and self.n_samples != "auto"
+        plain = self.size_distribution == "kernel" and self.design == "iid"
+        complete = (plain if self.complete is None else self.complete) and self.n_samples != "auto"
         sampler = ShapleySampler(
             self.rows, self.pairs, self.size_distribution, self.design, complete
         )

@@ -60,25 +60,30 @@ def uniform_points(design: str, n: int, d: int, generator: torch.Generator) -> T
 
 
 def hadamard_points(n: int, d: int, generator: torch.Generator) -> Tensor:
-    """``n×d`` points from independent randomised Hadamard blocks of ``b = 2^⌈log2(d+1)⌉`` rows.
+    """``n×d`` points from independent randomised Hadamard blocks of ``b = 2^L`` rows, ``L``
+    the smallest with ``2^(L−1) ≥ d``.
 
-    In each block, column ``j`` is the Walsh function of a code ``c_j`` (``d`` distinct
-    non-zero codes of ``log2 b`` bits drawn at random), XOR a random bit ``s_j``, in a random
-    row order: the first binary digit of ``u_ij`` is ``parity(r_i · c_j) ⊕ s_j`` and the other
-    digits are independent uniforms. Given the codes, the ``s_j`` are independent fair bits,
-    so every row is exactly uniform on the cube (a keep mask ``u < p`` is an exact draw of
-    independent Bernoulli(p) features); over a whole block the indicators ``u < 0.5`` of two
-    columns are exactly orthogonal after centring (``c_j ⊕ c_k ≠ 0``) and each is kept in
-    exactly half the rows. Blocks are independent; the last one is cut short (a random subset
-    of its rows). Prefix-consistent: every block draws the same randomness whatever ``n``.
+    In each block, column ``j`` is the Walsh function of a code ``c_j``: ``d`` distinct codes
+    of ``L`` bits with an odd number of ones, drawn at random, XOR a random bit ``s_j``, in a
+    random row order: the first binary digit of ``u_ij`` is ``parity(r_i · c_j) ⊕ s_j`` and
+    the other digits are independent uniforms. Given the codes, the ``s_j`` are independent
+    fair bits, so every row is exactly uniform on the cube (a keep mask ``u < p`` is an exact
+    draw of independent Bernoulli(p) features). Over a whole block the indicators
+    ``u < 0.5`` are balanced and pairwise orthogonal after centring (``c_j ⊕ c_k ≠ 0``), and,
+    the codes being of odd weight, no main effect is aliased with an interaction of two others
+    (``c_i ⊕ c_k`` has even weight: a resolution IV design). Blocks are independent; the last
+    one is cut short (a random subset of its rows). Prefix-consistent: every block draws the
+    same randomness whatever ``n``.
     """
     dev = generator.device
-    bits = max(1, math.ceil(math.log2(d + 1)))
+    bits = 1 + max(0, math.ceil(math.log2(d)))
     b = 2**bits
     place = 2 ** torch.arange(bits, device=dev)
+    all_codes = torch.arange(b, device=dev)
+    odd = all_codes[((all_codes.unsqueeze(1) & place) > 0).sum(1) % 2 == 1]  # 2^(L−1) codes
     blocks = []
     for _ in range(math.ceil(n / b)):
-        codes = torch.randperm(b - 1, generator=generator, device=dev)[:d] + 1
+        codes = odd[torch.randperm(odd.numel(), generator=generator, device=dev)[:d]]
         flips = torch.randint(0, 2, (d,), generator=generator, device=dev)
         rows = torch.randperm(b, generator=generator, device=dev)
         r_bits = ((rows.unsqueeze(1) & place) > 0).double()  # b×bits
