@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from collections.abc import Iterator, Sequence
 from contextlib import contextmanager
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from typing import TYPE_CHECKING
 
 import torch
@@ -103,6 +103,24 @@ class ExplainContext:
     def n_clips(self) -> int:
         """N, the number of clips explained at once."""
         return int(self.x.shape[0])
+
+    def clip(self, i: int) -> ExplainContext:
+        """The one-clip view of clip ``i``: ``x = self.x[i:i+1]`` (``1×C×T×H×W``), its target,
+        its generator and a scorer bound to its target, on the same engine, stopwatch and
+        device. A batched method that prepares each clip on its own (removal, extremal) uses
+        it, so a clip's random draws are exactly those of explaining it alone."""
+        if not 0 <= i < self.n_clips:
+            raise IndexError(f"clip {i} of a batch of {self.n_clips}")
+        target, generator = self.targets[i], self.generators[i]
+        return replace(
+            self,
+            x=self.x[i : i + 1],
+            target=target,
+            scorer=Scorer(self.engine, target),
+            generator=generator,
+            targets=[target],
+            generators=[generator],
+        )
 
     def clip_score(self, outputs: Tensor, clip_of_row: Tensor) -> Tensor:
         """Values of rows built from different clips, each against its own clip's target.

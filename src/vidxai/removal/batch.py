@@ -16,7 +16,6 @@ standard errors), so that path runs clip by clip on the same engine.
 from __future__ import annotations
 
 import bisect
-import dataclasses
 import itertools
 
 import torch
@@ -24,24 +23,8 @@ from torch import Tensor
 
 from vidxai.core.context import ExplainContext
 from vidxai.core.registry import MethodOutput
-from vidxai.core.scorer import Scorer
 from vidxai.removal.pipeline import Pipeline, PreparedRun, finish_run, prepare_run, run_pipeline
 from vidxai.removal.remove import ScratchBuffers
-
-
-def clip_context(ctx: ExplainContext, i: int) -> ExplainContext:
-    """The one-clip view of clip ``i``: ``x = ctx.x[i:i+1]`` (``1×C×T×H×W``), its target, its
-    generator and a scorer bound to its target, on the same engine, stopwatch and device."""
-    target, generator = ctx.targets[i], ctx.generators[i]
-    return dataclasses.replace(
-        ctx,
-        x=ctx.x[i : i + 1],
-        target=target,
-        scorer=Scorer(ctx.engine, target),
-        generator=generator,
-        targets=[target],
-        generators=[generator],
-    )
 
 
 class PooledRows:
@@ -97,10 +80,10 @@ def run_pipeline_batch(ctx: ExplainContext, pipeline: Pipeline) -> list[MethodOu
     """
     n = ctx.n_clips
     if n == 1 or pipeline.budget is not None:
-        return [run_pipeline(clip_context(ctx, i), pipeline) for i in range(n)]
+        return [run_pipeline(ctx.clip(i), pipeline) for i in range(n)]
     x = ctx.x
     buffers = ScratchBuffers(x.dtype, x.device, enabled=x.device.type == "cpu")
-    runs = [prepare_run(clip_context(ctx, i), pipeline, buffers) for i in range(n)]
+    runs = [prepare_run(ctx.clip(i), pipeline, buffers) for i in range(n)]
     pool = PooledRows(runs, buffers)
     clip_of_row = pool.clip_of_row
     scores = ctx.engine.scores(
