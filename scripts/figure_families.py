@@ -6,12 +6,8 @@ never trained on) and on the bundled real clip (``vidxai.data.example_video()``,
 model was not trained on: its maps show what it reacts to on real footage, not a ground truth).
 The pictures are drawn by vidxai's own :func:`vidxai.viz.frame_grid` (one row per method,
 sampled frames as columns, the video on top; each map on its own colour scale, positive part,
-top 30 % of voxels shown). Two display steps are this script's own, both stated in the captions:
+top 30 % of voxels shown). One display step is this script's own, stated in the captions:
 
-* AOSA's map ``(1/N)·Σ_i d_i·M_i / mean(M_i)`` with keep-masks ``M_i`` and ``d_i = p_i − p₀ ≤ 0``
-  is at or below 0 everywhere (the evidence is where it is *least* negative), so its positive
-  part is empty; its rows show the map min-max rescaled to [0, 1] first, as AOSA's own code
-  rescales it before display. The ranking of the voxels is unchanged.
 * The PNGs are reduced to a 256-colour palette (Pillow) and, if still over 300 KB, shrunk
   (:func:`compress`); the drawing is vidxai's.
 
@@ -24,7 +20,6 @@ Usage (from the repository root; about half a minute of CPU)::
 from __future__ import annotations
 
 import argparse
-import dataclasses
 import warnings
 from collections.abc import Mapping
 from pathlib import Path
@@ -57,9 +52,6 @@ CAM_ROWS: tuple[tuple[str, str, dict[str, Any]], ...] = (
     ("Eigen-CAM", "eigencam", {}),
 )
 
-#: Methods whose map is shown min-max rescaled (see the module docstring).
-RESCALED = frozenset({"aosa"})
-
 #: Largest PNG written (the README's budget per figure).
 MAX_BYTES = 300_000
 
@@ -82,18 +74,6 @@ def explain_rows(
         )
         for label, method, params in rows
     }
-
-
-def for_display(explanation: Any) -> Any:
-    """The Explanation itself, or for :data:`RESCALED` methods a copy whose ``T×H×W`` map is
-    ``(a − min a) / (max a − min a)`` (a constant map stays as it is)."""
-    if explanation.method not in RESCALED:
-        return explanation
-    a = explanation.attribution
-    span = float(a.max() - a.min())
-    if span <= 0:
-        return explanation
-    return dataclasses.replace(explanation, attribution=(a - a.min()) / span)
 
 
 def compress(path: Path, max_bytes: int = MAX_BYTES) -> Path:
@@ -120,7 +100,7 @@ def render(path: Path, frames: Any, maps: Mapping[str, Any], title: str, n_frame
     from vidxai import viz
 
     options = viz.VizOptions(polarity="positive", selection="topk", topk=0.3, alpha=0.7)
-    shown = {label: for_display(exp) for label, exp in maps.items()}
+    shown = dict(maps)
     path = viz.frame_grid(
         path, frames, shown, n_frames=n_frames, options=options, title=title, pdf=False
     )

@@ -70,7 +70,7 @@ def test_exact_map_equals_plain_occlusion_with_the_same_masks(tiny_model) -> Non
     clip = torch.rand(3, 4, 16, 16, generator=torch.Generator().manual_seed(1))
     exp = vidxai.explain(
         tiny_model, clip, method="aosa", occluders="simple", size=4, stride=8,
-        temporal_size=2, temporal_stride=2, n_stack=1, target=1, progress=False,
+        temporal_size=2, temporal_stride=2, n_stack=1, target=1, rescale=False, progress=False,
     )  # fmt: skip
     # the same cuboids written out by hand: seeds (4, 4), (4, 12), (12, 4), (12, 12) px,
     # frames [0, 2) then [2, 4); removed voxels become 0
@@ -87,6 +87,14 @@ def test_exact_map_equals_plain_occlusion_with_the_same_masks(tiny_model) -> Non
     torch.testing.assert_close(exp.extras["d"], torch.stack(d), rtol=1e-4, atol=1e-6)
     torch.testing.assert_close(exp.attribution, expected, rtol=1e-4, atol=1e-6)
     assert exp.n_forward == 1 + 1 + 8 and exp.n_backward == 0
+    # the default rescales min-max to [0, 1], as the authors' code does
+    scaled = vidxai.explain(
+        tiny_model, clip, method="aosa", occluders="simple", size=4, stride=8,
+        temporal_size=2, temporal_stride=2, n_stack=1, target=1, progress=False,
+    )  # fmt: skip
+    lo, hi = expected.min(), expected.max()
+    torch.testing.assert_close(scaled.attribution, (expected - lo) / (hi - lo), rtol=1e-4, atol=1e-5)
+    torch.testing.assert_close(scaled.extras["raw_map"], expected, rtol=1e-4, atol=1e-6)
     assert exp.behaviour == "probability"
 
 

@@ -54,6 +54,10 @@ class AosaParams:
         approximate: first-order Taylor estimate instead of one forward pass per mask.
         conditional: removed voxels take the per-frame local mean (else 0 in input space).
         adjust: ``simple`` re-linearises the Taylor outliers (Tukey fences), ``none`` does not.
+        rescale: min-max rescale the map to [0, 1], as the authors' code does. The raw map
+            ``(1/N)·Σ_i d_i·M_i / mean(M_i)`` is ≤ 0 wherever occlusion only lowers the target
+            (the least negative voxels are the evidence), so unrescaled it shows nothing on a
+            positive display; the raw map is kept in ``extras["raw_map"]``.
     """
 
     size: int | None = None
@@ -65,6 +69,7 @@ class AosaParams:
     approximate: bool = False
     conditional: bool = False
     adjust: Literal["simple", "none"] = "simple"
+    rescale: bool = True
 
     def __post_init__(self) -> None:
         for name in ("size", "stride"):
@@ -152,8 +157,8 @@ def _map(occ: Occluders, d: Tensor, shape: tuple[int, int, int], chunk: int) -> 
     quick_params={"n_stack": 1},
 )
 def aosa(ctx: ExplainContext, params: AosaParams) -> MethodOutput:
-    """Occlusion sensitivity with motion-following occluders; ``T×H×W`` map (higher = the
-    occluders covering the voxel lowered the target more), extras: ``d`` (per mask),
+    """Occlusion sensitivity with motion-following occluders; ``T×H×W`` map in [0, 1] (with
+    ``rescale``; higher = occluding the voxel lowered the target more), extras: ``d`` (per mask),
     ``n_masks``, the passes used and the passes exact occlusion would need."""
     x = ctx.x
     t, h, w = (int(s) for s in x.shape[2:])
@@ -190,7 +195,20 @@ def aosa(ctx: ExplainContext, params: AosaParams) -> MethodOutput:
         passes_exact={"forward": occ.n + 1, "backward": 0},
         forward_passes_saved=occ.n + 1 - used_f,
     )
-    return MethodOutput(_map(occ, d, shape, chunk), extras)
+    raw = _map(occ, d, shape, chunk)
+    if not params.rescale:
+        return MethodOutput(raw, extras)
+    extras["raw_map"] = raw.detach().cpu()
+    return MethodOutput(_min_max(raw), extras)
+
+
+def _min_max(raw: Tensor) -> Tensor:
+    """``(raw − min) / (max − min)`` over the clip; a constant map becomes zeros."""
+    lo, hi = raw.min(), raw.max()
+    span = hi - lo
+    if float(span) <= 0:
+        return torch.zeros_like(raw)
+    return (raw - lo) / span
 
 
 def _taylor(
