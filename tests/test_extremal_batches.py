@@ -177,6 +177,8 @@ def test_row_rewards_match_log_softmax_row_by_row():
         expected = -math.log(1 - p) if deleted[r] else -math.log(p)
         assert float(term[r]) == pytest.approx(expected, rel=1e-9)
         assert float(prob[r]) == pytest.approx(p, rel=1e-9)
+    preserved, _ = row_rewards(logits, index, None)  # no deleted rows
+    torch.testing.assert_close(preserved, row_rewards(logits, index, torch.zeros(5).bool())[0])
     with pytest.raises(ValueError, match="K >= 2"):
         row_rewards(torch.zeros(2, 1), torch.zeros(2, dtype=torch.long), deleted[:2])
 

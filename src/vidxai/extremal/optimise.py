@@ -179,7 +179,7 @@ def _optimise(
     layout = RowLayout(n, a, params.variant)
     clip_of_row = layout.clip_of_row(device)
     row_index, row_weight = problem.index[clip_of_row], problem.weights[clip_of_row]
-    deleted = layout.deleted(device)
+    deleted = layout.deleted(device) if params.variant != "preserve" else None
     mask_weight = problem.weights.repeat_interleave(a)  # N·A
     core = None
     if setup.core is not None:
@@ -243,7 +243,7 @@ def _optimise(
 
 
 def _reward_and_input_grad(
-    ctx: ExplainContext, xs: Tensor, index: Tensor, deleted: Tensor, weight: Tensor
+    ctx: ExplainContext, xs: Tensor, index: Tensor, deleted: Tensor | None, weight: Tensor
 ) -> tuple[Tensor, Tensor, Tensor]:
     """The one model pass of an iteration, through the engine (batches, out-of-memory back-off):
     forward the perturbed rows ``xs`` (``R×C×T×H×W``), each row's reward term and target
@@ -252,7 +252,7 @@ def _reward_and_input_grad(
     Args:
         xs: ``R`` perturbed clips (not modified).
         index: ``R`` long, the target class of each row.
-        deleted: ``R`` bool, rows showing ``x ⊙ (1 − m)``.
+        deleted: ``R`` bool, rows showing ``x ⊙ (1 − m)`` (None: none, ``preserve``).
         weight: ``R`` reward weight of each row's clip.
 
     Returns:
@@ -264,7 +264,8 @@ def _reward_and_input_grad(
     grads: list[Tensor] = []
 
     def score(outputs: Tensor, start: int, stop: int) -> Tensor:
-        term, prob = row_rewards(outputs.float(), index[start:stop], deleted[start:stop])
+        rows = None if deleted is None else deleted[start:stop]
+        term, prob = row_rewards(outputs.float(), index[start:stop], rows)
         terms[start:stop] = term.detach()
         probs[start:stop] = prob
         return term * weight[start:stop]

@@ -61,7 +61,7 @@ def log_reward(logits: Tensor, index: int, variant: Variant, n_masks: int) -> tu
     return reward, prob
 
 
-def row_rewards(logits: Tensor, index: Tensor, deleted: Tensor) -> tuple[Tensor, Tensor]:
+def row_rewards(logits: Tensor, index: Tensor, deleted: Tensor | None) -> tuple[Tensor, Tensor]:
     """Reward term and target probability of every row, each row against its own target.
 
     Rows of several clips (and areas) share one batch; a ``dual`` reward is the sum of one
@@ -71,7 +71,7 @@ def row_rewards(logits: Tensor, index: Tensor, deleted: Tensor) -> tuple[Tensor,
         logits: ``R×K`` outputs (``K >= 2``).
         index: ``R`` long, the target class of each row.
         deleted: ``R`` bool: the row shows ``x ⊙ (1 − m)`` (term ``−log(1 − p)``) rather than
-            ``x ⊙ m`` (term ``−log p``).
+            ``x ⊙ m`` (term ``−log p``); None: no row does (``preserve``).
 
     Returns:
         ``(term R, probability R)`` (the probability detached).
@@ -81,7 +81,9 @@ def row_rewards(logits: Tensor, index: Tensor, deleted: Tensor) -> tuple[Tensor,
     idx = index.view(-1, 1)
     total = torch.logsumexp(logits, 1)
     target = logits.gather(1, idx)[:, 0]
-    others = torch.logsumexp(logits.scatter(1, idx, float("-inf")), 1)
-    term = torch.where(deleted, total - others, total - target)
+    term = total - target
+    if deleted is not None:
+        others = torch.logsumexp(logits.scatter(1, idx, float("-inf")), 1)
+        term = torch.where(deleted, total - others, term)
     prob = torch.exp(target.detach() - total.detach())
     return term, prob
