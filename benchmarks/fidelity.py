@@ -325,7 +325,10 @@ def table(results: dict[str, Any], budgets: list[int]) -> str:
             need = passes_to_match(budgets, r["vidxai"], goal)
             at333 = float(np.interp(333, budgets, r["vidxai"]))
             at1000 = float(np.interp(1000, budgets, r["vidxai"]))
-            fewer = f"yes ({1000 / need:.1f}×)" if need <= 333 else f"no ({1000 / need:.1f}×)"
+            if math.isinf(need):
+                fewer = "no (not within the budgets)"
+            else:
+                fewer = f"{'yes' if need <= 333 else 'no'} ({1000 / need:.1f}×)"
             lines.append(
                 f"| {setting} | {method} | {goal:.3f} | {at333:.3f} | {at1000:.3f} | "
                 f"{need:.0f} | {fewer} | {r['auto_n']:.0f} | {r['auto_fidelity']:.3f} |"
@@ -390,8 +393,10 @@ def main() -> None:
     ap.add_argument("--r3d-shape", default="8,32,32", help="T,H,W (full setting: 16,112,112)")
     ap.add_argument("--r3d-seeds", type=int, default=1)
     ap.add_argument("--reference-samples", type=int, default=10_000)
+    ap.add_argument("--r3d-reference-samples", type=int, default=None, help="else as demo")
     ap.add_argument("--ablation", action="store_true", help="also every single-technique variant")
     ap.add_argument("--variants", default="", help="only these extra variants (';'-separated)")
+    ap.add_argument("--r3d-variants", default=None, help="extra variants of r3d (else as demo)")
     ap.add_argument(
         "--full",
         action="store_true",
@@ -405,7 +410,6 @@ def main() -> None:
         args.clips, args.seeds, args.r3d_seeds = 16, 3, 3
         args.r3d_shape, args.budgets = "16,112,112", "100,200,333,500,1000,2000,3000"
     budgets = [int(b) for b in args.budgets.split(",")]
-    globals()["REFERENCE_SAMPLES"] = args.reference_samples
     results: dict[str, Any] = {}
     torch.set_grad_enabled(False)
     for setting in ("demo", "r3d"):
@@ -419,8 +423,11 @@ def main() -> None:
             session_cm, key = r3d_session(shape)  # type: ignore[arg-type]
             seeds, batch = args.r3d_seeds, 32
         job = {"setting": setting, "key": key, "batch": batch}
+        refs = args.r3d_reference_samples if setting == "r3d" else None
+        globals()["REFERENCE_SAMPLES"] = refs or args.reference_samples
         with session_cm as session:
-            extra = [v for v in args.variants.split(";") if v] or args.ablation
+            names = args.r3d_variants if setting == "r3d" and args.r3d_variants else args.variants
+            extra = [v for v in names.split(";") if v] or args.ablation
             results[setting] = curves(session, job, budgets, seeds, extra)
     Path(args.json).parent.mkdir(parents=True, exist_ok=True)
     Path(args.json).write_text(json.dumps({"budgets": budgets, "results": results}, indent=1))
