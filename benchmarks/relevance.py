@@ -29,6 +29,7 @@ Prints a Markdown table.
 from __future__ import annotations
 
 import argparse
+import copy
 import os
 import resource
 import time
@@ -160,6 +161,90 @@ def run(regime: str, repeats: int, models: tuple[str, ...] = (), compare: bool =
             bench(label, name, options, methods, max(repeats, 5) if tiny else repeats, warm=tiny)
 
 
+# ------------------------------------------------------------------ model-randomisation sanity
+
+SANITY_TF = dict(num_frames=4, image_size=32, patch_size=8, hidden_size=16, num_hidden_layers=4,
+                 num_attention_heads=2, intermediate_size=32, num_classes=3)  # fmt: skip
+
+
+def _rho(model: torch.nn.Module, broken: torch.nn.Module, x: object, target: int, method: str,
+         tokens: bool, **params: object) -> float:  # fmt: skip
+    """Spearman ρ of the absolute maps of ``model`` and ``broken`` (the tests' measure)."""
+    from vidxai.metrics.sanity import spearman
+
+    kw = dict(method=method, target=target, progress=False, **params)
+    a, b = (vidxai.explain(m, x, **kw) for m in (model, broken))
+    if tokens:
+        return spearman(a.extras["tokens"].abs(), b.extras["tokens"].abs())
+    return spearman(a.attribution.abs(), b.attribution.abs())
+
+
+def _cascade(model: torch.nn.Module, groups: list[str]) -> list[torch.nn.Module]:
+    """Copies of ``model`` with the first 1, 2, … of ``groups`` (top first) re-initialised
+    cumulatively (Adebayo et al.'s cascade; the last copy is the tests' top half)."""
+    from vidxai.metrics.sanity import randomise_
+
+    broken, out = copy.deepcopy(model), []
+    gen = torch.Generator().manual_seed(0)
+    modules = dict(broken.module.named_modules())
+    for name in groups:
+        randomise_(modules[name], gen)
+        out.append(copy.deepcopy(broken))
+    return out
+
+
+def _peaked(model: torch.nn.Module, scale: float) -> torch.nn.Module:
+    """``model`` with every query and key projection scaled by ``scale``: attention logits ×
+    scale², so the softmax is far from uniform (a random-init model's is nearly uniform)."""
+    model = copy.deepcopy(model)
+    with torch.no_grad():
+        for name, m in model.module.named_modules():
+            if name.endswith(("query", "key")):
+                m.weight.mul_(scale)
+            elif name.endswith("qkv"):
+                d = m.weight.shape[0] // 3
+                m.weight[: 2 * d].mul_(scale)
+    return model
+
+
+def sanity() -> None:
+    """ρ of each relevance method under model randomisation, cascade step by step."""
+    from vidxai.data.synthetic import make_clip
+
+    print("| model | method | ρ after each cascade step (top first) | clips |")
+    print("|---|---|---|---|")
+    demo = vidxai.load_model("vidxai-demo")
+    steps = _cascade(demo, ["head", "features.3", "features.2"])
+    cnn_runs = [("lrp", {"composite": c}) for c in ("epsilon_plus_flat", "epsilon_plus", "epsilon",
+                "epsilon_gamma_box", "epsilon_alpha2_beta1_flat")]  # fmt: skip
+    cnn_runs += [("excitation_backprop", {}), ("guided_backprop", {})]
+    for method, params in cnn_runs:
+        rows = []
+        for seed in range(3):
+            clip = make_clip(seed)
+            rows.append([_rho(demo, b, clip.frames, clip.label, method, False, **params)
+                         for b in steps])  # fmt: skip
+        label = f"{method} {params.get('composite', '')}".strip()
+        cells = " / ".join(f"{min(r[i] for r in rows):.2f}–{max(r[i] for r in rows):.2f}"
+                           for i in range(len(steps)))  # fmt: skip
+        print(f"| vidxai-demo | {label} | {cells} | 0, 1, 2 |", flush=True)
+    for name in ("timesformer", "videomae"):
+        torch.manual_seed(0)
+        base = vidxai.load_model(name, weights=None, **SANITY_TF)
+        root = "timesformer" if name == "timesformer" else "videomae"
+        groups = ["classifier", f"{root}.encoder.layer.3", f"{root}.encoder.layer.2"]
+        x = torch.rand(3, 4, 32, 32, generator=torch.Generator().manual_seed(0))
+        for variant, model in (
+            ("random init", base),
+            ("q, k ×16", _peaked(base, 16.0)),
+            ("q, k ×64", _peaked(base, 64.0)),
+        ):
+            steps = _cascade(model, groups)
+            for method in ("attention_rollout", "transformer_relevance"):
+                cells = " / ".join(f"{_rho(model, b, x, 0, method, True):.2f}" for b in steps)
+                print(f"| {name} tiny, {variant} | {method} | {cells} | 1 |", flush=True)
+
+
 def figure(path: str) -> None:
     """The README figure: the demo model's signed LRP / guided / excitation maps, with Grad-CAM."""
     from vidxai import viz
@@ -195,10 +280,18 @@ def main() -> None:
         help="also time the zennit methods with zennit's own hooks (previous)",
     )
     parser.add_argument("--figure", help="write the README figure to this PNG and stop")
+    parser.add_argument(
+        "--sanity",
+        action="store_true",
+        help="print the model-randomisation table (Spearman ρ per cascade step)",
+    )
     args = parser.parse_args()
     warnings.simplefilter("ignore")
     if args.figure:
         figure(args.figure)
+        return
+    if args.sanity:
+        sanity()
         return
     print(f"torch threads: {torch.get_num_threads()}; load average {os.getloadavg()}")
     run(args.only, args.repeats, tuple(args.models), args.compare)

@@ -15,7 +15,7 @@ from zennit.composites import (
     GuidedBackprop,
 )
 from zennit.core import Composite
-from zennit.rules import AlphaBeta
+from zennit.rules import AlphaBeta, Epsilon
 from zennit.types import Convolution, Linear
 
 from vidxai.relevance.canonizers import video_canonizers
@@ -67,6 +67,16 @@ def _epsilon_plus(p: Any, low: Tensor, high: Tensor) -> Composite:
     )
 
 
+def _epsilon(p: Any, low: Tensor, high: Tensor) -> Composite:
+    """ε on every convolution and dense layer (LRP-ε; ε → 0 without biases: x ⊙ ∇f)."""
+    return EpsilonPlus(
+        epsilon=p.epsilon,
+        stabilizer=p.stabilizer,
+        layer_map=[(Convolution, Epsilon(epsilon=p.epsilon))],  # prepended: replaces z⁺
+        canonizers=video_canonizers(),
+    )
+
+
 Builder = Callable[[Any, Tensor, Tensor], Composite]
 
 #: ``composite`` names of :func:`vidxai.relevance.lrp.lrp` → builder(params, low, high).
@@ -75,6 +85,7 @@ COMPOSITES: dict[str, Builder] = {
     "epsilon_gamma_box": _epsilon_gamma_box,
     "epsilon_alpha2_beta1_flat": _epsilon_alpha_beta_flat,
     "epsilon_plus": _epsilon_plus,
+    "epsilon": _epsilon,
 }
 
 

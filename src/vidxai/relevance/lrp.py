@@ -19,7 +19,7 @@ from vidxai.relevance.composites import COMPOSITES
 from vidxai.relevance.zennit_run import conservation, input_bounds, modified_backward
 
 Composite = Literal[
-    "epsilon_plus_flat", "epsilon_gamma_box", "epsilon_alpha2_beta1_flat", "epsilon_plus"
+    "epsilon_plus_flat", "epsilon_gamma_box", "epsilon_alpha2_beta1_flat", "epsilon_plus", "epsilon"
 ]
 
 
@@ -33,7 +33,9 @@ class LrpParams:
             ε on fully connected layers), ``epsilon_gamma_box`` (z^B box rule on the first layer
             with the input's pixel range, γ on convolutions, ε on dense layers),
             ``epsilon_alpha2_beta1_flat`` (flat first layer, αβ on convolutions, ε on dense
-            layers) or ``epsilon_plus`` (z⁺ on convolutions, ε on dense layers).
+            layers), ``epsilon_plus`` (z⁺ on convolutions, ε on dense layers) or ``epsilon``
+            (ε on every layer: for a ReLU network without biases and ε → 0 this is
+            gradient × input; the one composite that passes the randomisation sanity check).
         epsilon: ε of the ε rule (added to denominators with their sign), > 0.
         gamma: γ of the γ rule (``epsilon_gamma_box``), ≥ 0.
         alpha_beta: ``(α, β)`` of the αβ rule (``epsilon_alpha2_beta1_flat``), α − β = 1, β ≥ 0.
