@@ -82,13 +82,16 @@ def hadamard_points(n: int, d: int, generator: torch.Generator) -> Tensor:
     all_codes = torch.arange(b, device=dev)
     odd = all_codes[((all_codes.unsqueeze(1) & place) > 0).sum(1) % 2 == 1]  # 2^(L−1) codes
     blocks = []
-    for _ in range(math.ceil(n / b)):
+    for start in range(0, n, b):
+        need = min(b, n - start)  # the last block: only its first rows are built
         codes = odd[torch.randperm(odd.numel(), generator=generator, device=dev)[:d]]
         flips = torch.randint(0, 2, (d,), generator=generator, device=dev)
-        rows = torch.randperm(b, generator=generator, device=dev)
-        r_bits = ((rows.unsqueeze(1) & place) > 0).double()  # b×bits
-        c_bits = ((codes.unsqueeze(1) & place) > 0).double()  # d×bits
-        first = ((r_bits @ c_bits.T).round().long() + flips) % 2  # b×d first binary digits
-        rest = torch.rand(b, d, generator=generator, device=dev)
+        rows = torch.randperm(b, generator=generator, device=dev)[:need]
+        seed = int(torch.randint(0, 2**62, (1,), generator=generator, device=dev).item())
+        r_bits = ((rows.unsqueeze(1) & place) > 0).double()  # need×L
+        c_bits = ((codes.unsqueeze(1) & place) > 0).double()  # d×L
+        first = ((r_bits @ c_bits.T).round().long() + flips) % 2  # need×d first binary digits
+        # the other digits: a CPU stream per block, whose first rows do not depend on `need`
+        rest = torch.rand(need, d, generator=torch.Generator().manual_seed(seed)).to(dev)
         blocks.append(((first.float() + rest) / 2).clamp(max=1.0 - 2.0**-24))
-    return torch.cat(blocks)[:n]
+    return torch.cat(blocks)
