@@ -21,6 +21,7 @@ from test_removal_variance import (
     feats,
 )
 from vidxai.errors import ParameterError
+from vidxai.removal.budget import AutoBudget, score_in_rounds
 from vidxai.removal.presets import KernelShap3DParams
 from vidxai.removal.sample import BernoulliSampler, ShapleySampler
 from vidxai.removal.sample.design import hadamard_points
@@ -147,6 +148,10 @@ def test_complete_sizes_need_the_kernel_draws_and_a_fixed_budget() -> None:
     assert sobol.sampler.complete is False  # type: ignore[attr-defined]
     with pytest.raises(ParameterError, match="design='iid'"):
         KernelShap3DParams(n_samples=200, design="sobol", complete=True)
+    # the rounds of n_samples="auto" refuse a budget-dependent design with a clear error
+    strata = ShapleySampler(100, complete=True)(12, SHAPE, torch.Generator().manual_seed(0))
+    with pytest.raises(ParameterError, match="prefix-consistent"):
+        score_in_rounds(strata, lambda a, b: torch.zeros(b - a), None, AutoBudget(), 14)  # type: ignore[arg-type]
 
 
 # ------------------------------------------------------------------ Hadamard keep design
