@@ -26,21 +26,9 @@ def _blocks() -> list[tuple[int, str]]:
 
 BLOCKS = _blocks()
 
-# Blocks that do not run as written yet (issue 16, open): each still uses a file, a name or a
-# package the reader must supply. They are strict expected failures, so one that gets fixed
-# must leave this list; a block not listed here must run.
-NOT_YET_RUNNABLE = (
-    'model = vidxai.load_model("r3d_18", weights="r3d_18_kinetics',
-    'exp = vidxai.explain(model, "clip.mp4", method="lime3d"',
-    "my_tensor",
-    "duckdb.sql(",
-    "ci = mean_ci([0.05, 0.02, 0.6, 0.39]",
-    'viz.plot_deletion_insertion("di.png"',
-    'model = load_model("r3d_18", weights="DEFAULT")',
-    'spec = InputSpec(layout="NCTHW", num_frames=16',
-    'video = read_video("clip.mp4")',
-    'model = load_model("vidxai-demo")    # bundled weights',
-)
+# Blocks that do not run as written yet: each must say why here, as a strict expected failure
+# (so one that gets fixed must leave this list); a block not listed here must run. None now.
+NOT_YET_RUNNABLE: tuple[str, ...] = ()
 
 
 def _params() -> list:
