@@ -255,6 +255,7 @@ def figure(path: str) -> None:
     runs = {
         "LRP ε-z⁺-flat": ("lrp", {}),
         "LRP ε-γ-box": ("lrp", {"composite": "epsilon_gamma_box"}),
+        "LRP ε": ("lrp", {"composite": "epsilon"}),
         "guided backprop": ("guided_backprop", {}),
         "excitation backprop": ("excitation_backprop", {}),
         "Grad-CAM": ("gradcam", {}),

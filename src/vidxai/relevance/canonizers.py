@@ -71,14 +71,16 @@ def _video_block_forward(self: Any, x: Tensor) -> Tensor:
     if hasattr(self, "conv3"):
         out = self.conv3(out)
     identity = self.downsample(x) if self.downsample is not None else x
-    return self.relu(self.canonizer_sum(torch.stack([identity, out], dim=-1)))
+    # stacked along a new first axis: two contiguous blocks (a last axis interleaves them, and
+    # copying into and summing over it costs more than the rest of the block's elementwise work)
+    return self.relu(self.canonizer_sum(torch.stack([identity, out], dim=0)))
 
 
 def _video_block_map(name: str, module: nn.Module) -> dict[str, Any] | None:
     from torchvision.models.video.resnet import BasicBlock, Bottleneck
 
     if isinstance(module, (BasicBlock, Bottleneck)):
-        return {"forward": _video_block_forward.__get__(module), "canonizer_sum": Sum()}
+        return {"forward": _video_block_forward.__get__(module), "canonizer_sum": Sum(dim=0)}
     return None
 
 
