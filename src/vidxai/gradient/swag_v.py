@@ -26,7 +26,6 @@ from typing import Literal
 
 import numpy as np
 import torch
-from skimage.segmentation import slic
 from torch import Tensor
 
 from vidxai.core.context import ExplainContext
@@ -77,6 +76,8 @@ def _unit(a: np.ndarray) -> np.ndarray:
 def frame_superpixels(pixels: np.ndarray, evidence: np.ndarray, params: SwagVParams) -> np.ndarray:
     """SLIC per frame. ``pixels`` ``T×H×W×C`` in [0, 1], ``evidence`` ``T×H×W`` → ``T×H×W``
     int64 labels, unique across frames (frame ``t``'s labels follow frame ``t − 1``'s)."""
+    from skimage.segmentation import slic  # scikit-image is imported only when SWAG-V runs
+
     out = np.empty(evidence.shape, dtype=np.int64)
     offset = 0
     for t in range(evidence.shape[0]):

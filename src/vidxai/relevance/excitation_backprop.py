@@ -7,8 +7,6 @@ from dataclasses import dataclass
 from vidxai.core.context import ExplainContext
 from vidxai.core.registry import MethodOutput, register_method
 from vidxai.errors import ParameterError
-from vidxai.relevance.composites import excitation_backprop_composite
-from vidxai.relevance.zennit_run import conservation, modified_backward
 
 
 @dataclass(frozen=True)
@@ -36,6 +34,9 @@ class ExcitationBackpropParams:
 def excitation_backprop(ctx: ExplainContext, params: ExcitationBackpropParams) -> MethodOutput:
     """One forward + one modified backward pass. Map ``T×H×W``; extras: ``relevance_sum``,
     ``conservation_gap``, ``canonized``, ``signed``."""
+    from vidxai.relevance.composites import excitation_backprop_composite
+    from vidxai.relevance.zennit_run import conservation, modified_backward
+
     composite = excitation_backprop_composite(params.stabilizer)
     relevance, scores, extras = modified_backward(ctx, composite, "excitation_backprop")
     extras.update(conservation(relevance, scores))

@@ -10,17 +10,18 @@ input relevance over colour channels, so ``Σ map ≈ f(x)`` (conservation, repo
 from __future__ import annotations
 
 from dataclasses import dataclass
-from typing import Literal
+from typing import Literal, get_args
 
 from vidxai.core.context import ExplainContext
 from vidxai.core.registry import MethodOutput, register_method
 from vidxai.errors import ParameterError
-from vidxai.relevance.composites import COMPOSITES
-from vidxai.relevance.zennit_run import conservation, input_bounds, modified_backward
 
 Composite = Literal[
     "epsilon_plus_flat", "epsilon_gamma_box", "epsilon_alpha2_beta1_flat", "epsilon_plus", "epsilon"
 ]
+#: The composite names (``vidxai.relevance.composites.COMPOSITES`` builds each; zennit, which
+#: imports torchvision, is imported only when an LRP explanation runs).
+COMPOSITE_NAMES: tuple[str, ...] = get_args(Composite)
 
 
 @dataclass(frozen=True)
@@ -49,9 +50,9 @@ class LrpParams:
     stabilizer: float = 1e-6
 
     def __post_init__(self) -> None:
-        if self.composite not in COMPOSITES:
+        if self.composite not in COMPOSITE_NAMES:
             raise ParameterError(
-                f"Unknown composite {self.composite!r}; use one of {', '.join(COMPOSITES)}"
+                f"Unknown composite {self.composite!r}; use one of {', '.join(COMPOSITE_NAMES)}"
             )
         if not self.epsilon > 0:
             raise ParameterError(f"epsilon must be > 0, got {self.epsilon}")
@@ -79,6 +80,9 @@ class LrpParams:
 def lrp(ctx: ExplainContext, params: LrpParams) -> MethodOutput:
     """One forward + one modified backward pass. Map ``T×H×W`` (signed: negative = evidence
     against); extras: ``relevance_sum``, ``conservation_gap``, ``canonized``, ``signed``."""
+    from vidxai.relevance.composites import COMPOSITES
+    from vidxai.relevance.zennit_run import conservation, input_bounds, modified_backward
+
     low, high = input_bounds(ctx)
     composite = COMPOSITES[params.composite](params, low, high)
     relevance, scores, extras = modified_backward(ctx, composite, "lrp")

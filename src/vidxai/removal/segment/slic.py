@@ -7,7 +7,6 @@ from dataclasses import dataclass
 
 import numpy as np
 import torch
-from skimage.segmentation import slic
 from torch import Tensor
 
 from vidxai.errors import ParameterError
@@ -70,6 +69,8 @@ def run_slic(image: np.ndarray, n_segments: int, compactness: float, **kw: objec
     Returns:
         int64 labels of ``image.shape[:-1]`` starting at 0 (not necessarily contiguous).
     """
+    from skimage.segmentation import slic  # imported only when SLIC runs (scipy.cluster: ~0.4 s)
+
     labels = slic(
         image, n_segments=n_segments, compactness=compactness, start_label=0, channel_axis=-1, **kw
     )
