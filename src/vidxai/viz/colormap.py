@@ -92,6 +92,15 @@ def _gray_table(name: str, signed: bool, alpha: float) -> np.ndarray:
     return _blend(levels, colours, lut[:, None, 3:4])
 
 
+@lru_cache(maxsize=8)
+def _packed_gray_table(name: str, signed: bool, alpha: float) -> np.ndarray:
+    """:func:`_gray_table` flattened to LUT_SIZE·256 uint32 words, each an RGB + 0 pixel."""
+    rgb = _gray_table(name, signed, alpha).reshape(-1, 3)
+    packed = np.zeros((rgb.shape[0], 4), dtype=np.uint8)
+    packed[:, :3] = rgb
+    return packed.view(np.uint32).reshape(-1)
+
+
 def shade(frame: np.ndarray, values: np.ndarray, options: VizOptions | None = None) -> np.ndarray:
     """``composite(frame, colorize(values, options), options)`` in one step (same pixels).
 
@@ -111,8 +120,12 @@ def shade(frame: np.ndarray, values: np.ndarray, options: VizOptions | None = No
         raise InvalidInputError(f"shade: frame {frame.shape} and map {values.shape} do not match")
     if not np.all(np.isfinite(values)):
         raise InvalidInputError("colorize: the map contains NaN or infinite values")
-    table = _gray_table(default_colormap(options), options.signed, float(options.alpha))
-    return table[_index(values, options), gray(frame)]
+    table = _packed_gray_table(default_colormap(options), options.signed, float(options.alpha))
+    flat = _index(values, options).astype(np.uint32)
+    flat <<= 8  # row-major index into the LUT_SIZE×256 table: entry·256 + grey level
+    flat |= gray(frame)
+    # one 4-byte gather per pixel (RGB + padding), viewed back as ...×3 uint8
+    return np.take(table, flat).view(np.uint8).reshape(*flat.shape, 4)[..., :3]
 
 
 def colorize(prepared: np.ndarray, options: VizOptions | None = None) -> np.ndarray:
