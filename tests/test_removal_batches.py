@@ -424,3 +424,22 @@ def test_a_reference_fill_serves_every_clip_of_a_batch() -> None:
     for i in range(3):
         alone = _explain(model, x[i], "occlusion3d", {"kernel": (2, 2, 2), "removal": ref})
         _assert_same(out[i], alone)
+
+
+def test_auto_budget_rounds_run_in_lockstep_one_engine_call_per_round() -> None:
+    """Each round is one engine call over every clip still sampling; a clip that stops early
+    drops out of the later calls, and every clip scores exactly the rows it scores alone."""
+    params = {"n_samples": "auto", "max_samples": 400, "tolerance": 0.03, "batch_size": 4096}
+    params = {**params, **GRID}
+    model, x = Calls(TinyNet()), clips()
+    batch = _explain(model, list(x), "rise3d", params, target=TARGETS)
+    rounds = [e.extras["rounds"] for e in batch]
+    used = [e.extras["n_samples_used"] for e in batch]
+    assert len(set(rounds)) > 1, rounds  # the case this test is about: clips stop apart
+    assert model.sizes[0] == 3  # the session's first pass
+    assert len(model.sizes) == 1 + max(rounds)  # one call per round, all clips pooled
+    assert sum(model.sizes[1:]) == sum(used)
+    for i, t in enumerate(TARGETS):
+        alone = _explain(TinyNet(), x[i], "rise3d", params, target=t)
+        _assert_same(batch[i], alone)
+        assert batch[i].extras["rounds"] == alone.extras["rounds"]

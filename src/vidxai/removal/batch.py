@@ -9,8 +9,9 @@ batch into one shared scratch buffer: the perturbed clips in memory are one engi
 whatever the number of clips; per clip only its labels, design and fill (at most one
 clip-sized tensor) are kept until its summary.
 
-With ``n_samples="auto"`` each clip keeps its own rounds (its stopping rule sees only its own
-standard errors), so that path runs clip by clip on the same engine.
+With ``n_samples="auto"`` the clips run their rounds in lockstep: each round is one engine call
+over the next rows of every clip still sampling; each clip's stopping rule sees only its own
+standard errors, so it scores exactly the rows it would score alone.
 """
 
 from __future__ import annotations
@@ -23,7 +24,17 @@ from torch import Tensor
 
 from vidxai.core.context import ExplainContext
 from vidxai.core.registry import MethodOutput
-from vidxai.removal.pipeline import Pipeline, PreparedRun, finish_run, prepare_run, run_pipeline
+from vidxai.core.target import Target, clip_scores
+from vidxai.removal.budget import Rounds
+from vidxai.removal.pipeline import (
+    Pipeline,
+    PreparedRun,
+    feature_extras,
+    finish_run,
+    least_rows,
+    prepare_run,
+    run_pipeline,
+)
 from vidxai.removal.remove import ScratchBuffers
 
 
@@ -32,16 +43,24 @@ class PooledRows:
 
     Args:
         runs: one prepared run per clip (rows of run ``i`` are ``[offsets[i], offsets[i+1])``).
+        ranges: the rows ``(start, stop)`` of each run's design to lay out (default: all).
         buffers: the scratch buffers the runs' renderers share; the pooled batch is one more.
 
     Attributes:
         offsets: ``N + 1`` row offsets; clip_of_row: ``R`` long on the device, each row's clip.
     """
 
-    def __init__(self, runs: list[PreparedRun], buffers: ScratchBuffers) -> None:
+    def __init__(
+        self,
+        runs: list[PreparedRun],
+        buffers: ScratchBuffers,
+        ranges: list[tuple[int, int]] | None = None,
+    ) -> None:
         self.runs = runs
         self.buffers = buffers
-        counts = [run.samples.n for run in runs]
+        self.ranges = ranges if ranges is not None else [(0, run.samples.n) for run in runs]
+        counts = [b - a for a, b in self.ranges]
+        self.counts = counts
         self.offsets = [0, *itertools.accumulate(counts)]
         self.clip_of_row = torch.repeat_interleave(
             torch.arange(len(runs), device=buffers.device),
@@ -65,7 +84,8 @@ class PooledRows:
             first, last = self.offsets[clip], self.offsets[clip + 1]
             a, b = max(start, first), min(stop, last)
             if b > a:
-                self.runs[clip].render(a - first, b - first, out=out[a - start : b - start])
+                base = self.ranges[clip][0] - first  # design row = pool row + base
+                self.runs[clip].render(a + base, b + base, out=out[a - start : b - start])
             clip += 1
         return out
 
@@ -75,22 +95,69 @@ def run_pipeline_batch(ctx: ExplainContext, pipeline: Pipeline) -> list[MethodOu
     each equal (to float tolerance) to :func:`~vidxai.removal.pipeline.run_pipeline` on that
     clip alone with the same seed.
 
-    A fixed budget scores the rows of all clips in one engine call (batches mixing clips);
-    ``pipeline.budget`` (``n_samples="auto"``) runs each clip's rounds on its own.
+    A fixed budget scores the rows of all clips in one engine call (batches mixing clips).
+    With ``pipeline.budget`` (``n_samples="auto"``) the clips run their rounds in lockstep:
+    each round is one engine call over the next rows of every clip still sampling, and each
+    clip stops on its own standard errors (its rounds are those it would run alone).
     """
     n = ctx.n_clips
-    if n == 1 or pipeline.budget is not None:
-        return [run_pipeline(ctx.clip(i), pipeline) for i in range(n)]
+    if n == 1:
+        return [run_pipeline(ctx, pipeline)]
     x = ctx.x
     buffers = ScratchBuffers(x.dtype, x.device, enabled=x.device.type == "cpu")
     runs = [prepare_run(ctx.clip(i), pipeline, buffers) for i in range(n)]
-    pool = PooledRows(runs, buffers)
+    if pipeline.budget is None:
+        parts = _score(ctx, runs, buffers, pipeline.name)
+        return [finish_run(run, part) for run, part in zip(runs, parts)]
+    budget = pipeline.budget
+    rounds = [
+        None
+        if run.samples.exact or run.samples.z is None
+        else Rounds(run.samples, run.summarize, budget, least_rows(run.samples))
+        for run in runs
+    ]
+    outputs: list[MethodOutput | None] = [None] * n
+    while True:
+        active = [i for i in range(n) if outputs[i] is None]
+        if not active:
+            break
+        ranges = []
+        for i in active:
+            stepper = rounds[i]
+            rows = (0, runs[i].samples.n) if stepper is None else stepper.next_rows()
+            assert rows is not None
+            ranges.append(rows)
+        chosen = [runs[i] for i in active]
+        targets = [ctx.targets[i] for i in active]
+        parts = _score(ctx, chosen, buffers, pipeline.name, ranges, targets)
+        for i, part in zip(active, parts):
+            stepper = rounds[i]
+            if stepper is None:
+                outputs[i] = finish_run(runs[i], part)
+                continue
+            stepper.add(part)
+            if stepper.out is not None:
+                outputs[i] = feature_extras(runs[i], stepper.out)
+    return [out for out in outputs if out is not None]
+
+
+def _score(
+    ctx: ExplainContext,
+    runs: list[PreparedRun],
+    buffers: ScratchBuffers,
+    desc: str,
+    ranges: list[tuple[int, int]] | None = None,
+    targets: list[Target] | None = None,
+) -> list[Tensor]:
+    """One engine call scoring rows ``ranges`` (default: all) of ``runs``, each row against its
+    own clip's target (``targets``, default ``ctx.targets``); the scores split per run."""
+    pool = PooledRows(runs, buffers, ranges)
     clip_of_row = pool.clip_of_row
+    targets = targets if targets is not None else ctx.targets
     scores = ctx.engine.scores(
         pool.n,
         pool,
-        lambda outputs, a, b: ctx.clip_score(outputs, clip_of_row[a:b]),
-        desc=pipeline.name,
+        lambda outputs, a, b: clip_scores(targets, clip_of_row[a:b], outputs),
+        desc=desc,
     )
-    parts = scores.split([run.samples.n for run in runs])
-    return [finish_run(run, part) for run, part in zip(runs, parts)]
+    return list(scores.split(pool.counts))

@@ -81,6 +81,54 @@ def _aligned(n: int, samples: Samples, least: int) -> int:
     return min(n, samples.n)
 
 
+class Rounds:
+    """The rounds of :func:`score_in_rounds` as a stepper, so that several clips can run their
+    rounds in lockstep with one engine call per round for all of them.
+
+    ``next_rows()`` gives the rows ``(start, stop)`` to score next (None once finished);
+    ``add(scores)`` takes their ``stop − start`` values, summarises every row scored so far and
+    applies the stopping rule; ``out`` is the final summary once finished.
+    """
+
+    def __init__(
+        self,
+        samples: Samples,
+        summarize: Callable[[Samples, Tensor], MethodOutput],
+        budget: AutoBudget,
+        least: int,
+    ) -> None:
+        if not samples.nested:
+            raise ParameterError(
+                "n_samples='auto' scores a design in rounds and needs a prefix-consistent "
+                f"sampler; this {samples.kind!r} design depends on its budget (e.g. "
+                "complete=True): give a fixed n_samples"
+            )
+        self.samples, self.summarize, self.budget = samples, summarize, budget
+        self.done, self.rounds = 0, 0
+        self.parts: list[Tensor] = []
+        self.target = _aligned(budget.first, samples, least)
+        self.out: MethodOutput | None = None
+
+    def next_rows(self) -> tuple[int, int] | None:
+        """Rows ``[start, stop)`` of the next round, or None once the rule has stopped."""
+        return None if self.out is not None else (self.done, self.target)
+
+    def add(self, scores: Tensor) -> None:
+        """Record the scores of :meth:`next_rows`'s rows; summarise; stop or plan the next."""
+        self.parts.append(scores)
+        self.done, self.rounds = self.target, self.rounds + 1
+        out = self.summarize(self.samples.head(self.done), torch.cat(self.parts))
+        rel = relative_standard_error(out)
+        if rel <= self.budget.tolerance or self.done >= self.samples.n:
+            out.extras.update(
+                n_samples_used=self.done, rounds=self.rounds, relative_standard_error=rel
+            )
+            self.out = out
+            return
+        grown = math.ceil(self.done * self.budget.growth)
+        self.target = _aligned(grown, self.samples, self.done + 1)
+
+
 def score_in_rounds(
     samples: Samples,
     score: Callable[[int, int], Tensor],
@@ -102,23 +150,8 @@ def score_in_rounds(
         The summary of the rows scored, with extras ``n_samples_used``, ``rounds`` and
         ``relative_standard_error`` (the value the rule saw last).
     """
-    if not samples.nested:
-        raise ParameterError(
-            "n_samples='auto' scores a design in rounds and needs a prefix-consistent sampler; "
-            f"this {samples.kind!r} design depends on its budget (e.g. complete=True): give a "
-            "fixed n_samples"
-        )
-    done, rounds = 0, 0
-    parts: list[Tensor] = []
-    target = _aligned(budget.first, samples, least)
-    while True:
-        parts.append(score(done, target))
-        done, rounds = target, rounds + 1
-        scores = torch.cat(parts)
-        out = summarize(samples.head(done), scores)
-        rel = relative_standard_error(out)
-        if rel <= budget.tolerance or done >= samples.n:
-            break
-        target = _aligned(math.ceil(done * budget.growth), samples, done + 1)
-    out.extras.update(n_samples_used=done, rounds=rounds, relative_standard_error=rel)
-    return out
+    rounds = Rounds(samples, summarize, budget, least)
+    while (rows := rounds.next_rows()) is not None:
+        rounds.add(score(*rows))
+    assert rounds.out is not None
+    return rounds.out

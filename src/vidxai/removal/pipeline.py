@@ -177,7 +177,7 @@ def _renderer(
     return Renderer(x, fill, masks, pipeline.soft_edges, box_mean, reuse, buffers)
 
 
-def _least_rows(samples: Samples) -> int:
+def least_rows(samples: Samples) -> int:
     """Fewest rows a summary can work with: the fixed rows and, for a regression, one random
     row per feature (plus one)."""
     need = samples.num_features + 1 if samples.kind == "shapley" else 2
@@ -253,9 +253,9 @@ def run_pipeline(ctx: ExplainContext, pipeline: Pipeline) -> MethodOutput:
     samples = run.samples
     if pipeline.budget is None or samples.exact or samples.z is None:
         return finish_run(run, run.score(0, samples.n))
-    least = _least_rows(samples)
+    least = least_rows(samples)
     out = score_in_rounds(samples, run.score, run.summarize, pipeline.budget, least)
-    return _feature_extras(run, out)
+    return feature_extras(run, out)
 
 
 def finish_run(run: PreparedRun, scores: Tensor) -> MethodOutput:
@@ -264,10 +264,11 @@ def finish_run(run: PreparedRun, scores: Tensor) -> MethodOutput:
     out.extras["n_samples_used"] = run.samples.n
     if "standard_error" in out.extras:
         out.extras["relative_standard_error"] = relative_standard_error(out)
-    return _feature_extras(run, out)
+    return feature_extras(run, out)
 
 
-def _feature_extras(run: PreparedRun, out: MethodOutput) -> MethodOutput:
+def feature_extras(run: PreparedRun, out: MethodOutput) -> MethodOutput:
+    """Add ``n_features`` and (with a segmentation) ``segments`` to a run's summary."""
     out.extras["n_features"] = run.samples.num_features
     if run.labels is not None:
         out.extras["segments"] = run.labels
