@@ -103,7 +103,9 @@ def resolve_video(
                 "the model's input space, or wrap the module in vidxai.VideoClassifier with an "
                 "InputSpec."
             )
-        frames = validate_frames(video, min_frames=2, name=name)
+        # prepare() only reads the frames (it samples, resizes and normalises into new tensors),
+        # so a valid array is not copied first
+        frames = validate_frames(video, min_frames=2, name=name, copy=False)
         x, geometry = classifier.prepare(frames)
         return x.unsqueeze(0).to(device), geometry
     if isinstance(video, Tensor):
