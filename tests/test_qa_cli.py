@@ -35,7 +35,7 @@ def test_os_errors_become_one_line(monkeypatch, clip, tmp_path) -> None:
     def refuse(path, option="--out"):
         raise PermissionError(13, "Permission denied", str(path))
 
-    monkeypatch.setattr("vidxai.cli._common.make_out_dir", refuse)
+    monkeypatch.setattr("vidxai.cli._args.make_out_dir", refuse)
     args = ["explain", str(clip), "--model", "vidxai-demo", "--out", str(tmp_path / "o")]
     result, lines = _run(args)
     assert result.exit_code == 2 and lines == [f"error: Permission denied: {tmp_path / 'o'}"]

@@ -58,7 +58,7 @@ def test_help_loads_no_drawing_or_video_library():
         "import sys\n"
         "from vidxai.cli import main\n"
         "try:\n    main(['--help'])\nexcept SystemExit:\n    pass\n"
-        "print(sorted(m for m in ('matplotlib', 'av', 'scipy') if m in sys.modules))"
+        "print(sorted(m for m in ('matplotlib', 'av', 'scipy', 'torch') if m in sys.modules))"
     )
     assert done.returncode == 0, done.stderr.decode()
     assert done.stdout.decode().strip().splitlines()[-1] == "[]"

@@ -6,7 +6,7 @@ from pathlib import Path
 
 import click
 
-from vidxai.cli._common import parse_key_values
+from vidxai.cli._args import parse_key_values
 from vidxai.errors import ParameterError
 
 

@@ -9,8 +9,6 @@ from typing import Any
 
 import click
 
-from vidxai.cli._common import write_summary
-
 _GAME_METRICS = ("deletion", "insertion", "pointing_game")
 _GAME_STEPS = 25  # steps of the deletion / insertion curves in the demo (vidxai evaluate: 100)
 
@@ -82,7 +80,7 @@ def run_demo(
 
     import vidxai
     from vidxai import viz as vz
-    from vidxai.cli._common import DEMO_MODEL_NOTE
+    from vidxai.cli._common import DEMO_MODEL_NOTE, write_summary
     from vidxai.data.synthetic import CLASS_NAMES, make_clip
     from vidxai.errors import UnsupportedModelError
     from vidxai.models.zoo import load_model

@@ -7,7 +7,7 @@ from typing import Any
 
 import click
 
-from vidxai.cli._common import parse_key_values
+from vidxai.cli._args import parse_key_values
 
 
 def load_attribution(path: Path) -> Any:

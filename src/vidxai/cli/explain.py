@@ -87,13 +87,8 @@ def command(
     (<video>_<method>_report.html) with all of them, the numbers and the parameters."""
     import vidxai
     from vidxai import viz as vz
-    from vidxai.cli._common import (
-        make_out_dir,
-        model_notes,
-        parse_key_values,
-        tensor_maps,
-        write_summary,
-    )
+    from vidxai.cli._args import make_out_dir, parse_key_values
+    from vidxai.cli._common import model_notes, tensor_maps, write_summary
     from vidxai.models.zoo import get_model_info, load_model
     from vidxai.video import GifOptions, read_video
 
