@@ -46,12 +46,20 @@ def model():
 
 
 def mean_auroc(model, method: str, params: dict, n_clips: int) -> list[float]:
+    """AUROC of each clip's map against its evidence mask. The clips are explained in one
+    batched call (each equals its clip explained alone: tests/test_extremal_batches.py), which
+    on this small model costs ~0.6× the CPU time of one call per clip."""
+    clips = [make_clip(HELD_OUT + i) for i in range(n_clips)]
+    exps = vidxai.explain(
+        model,
+        [clip.frames for clip in clips],
+        method=method,
+        target=[clip.label for clip in clips],
+        progress=False,
+        **params,
+    )
     scores = []
-    for i in range(n_clips):
-        clip = make_clip(HELD_OUT + i)
-        exp = vidxai.explain(
-            model, clip.frames, method=method, target=clip.label, progress=False, **params
-        )
+    for clip, exp in zip(clips, exps):
         assert exp.attribution.shape == clip.mask.shape
         scores.append(auroc(exp.attribution, clip.mask))
     return scores
