@@ -4,10 +4,10 @@ Each clip is prepared (segment → sample → render) with its own one-clip view
 its clip, target and generator — so its random draws are exactly those of explaining it
 alone. Then the rows of all clips go through ONE ``ctx.engine.scores`` call whose batches mix
 rows of different clips (each row scored against its own clip's target with
-``ctx.clip_score``), and each clip is summarised on its own rows. Rows are rendered batch by
-batch into one shared scratch buffer: the perturbed clips in memory are one engine batch,
-whatever the number of clips; per clip only its labels, design and fill (at most one
-clip-sized tensor) are kept until its summary.
+:func:`~vidxai.core.target.clip_scores`), and each clip is summarised on its own rows.
+Rows are rendered batch by batch into one shared scratch buffer: the perturbed clips in
+memory are one engine batch, whatever the number of clips; per clip only its labels, design
+and fill (at most one clip-sized tensor) are kept until its summary.
 
 With ``n_samples="auto"`` the clips run their rounds in lockstep: each round is one engine call
 over the next rows of every clip still sampling; each clip's stopping rule sees only its own
@@ -25,15 +25,14 @@ from torch import Tensor
 from vidxai.core.context import ExplainContext
 from vidxai.core.registry import MethodOutput
 from vidxai.core.target import Target, clip_scores
-from vidxai.removal.budget import Rounds
 from vidxai.removal.pipeline import (
     Pipeline,
     PreparedRun,
     feature_extras,
     finish_run,
-    least_rows,
     prepare_run,
     run_pipeline,
+    sampling_rounds,
 )
 from vidxai.removal.remove import ScratchBuffers
 
@@ -95,10 +94,11 @@ def run_pipeline_batch(ctx: ExplainContext, pipeline: Pipeline) -> list[MethodOu
     each equal (to float tolerance) to :func:`~vidxai.removal.pipeline.run_pipeline` on that
     clip alone with the same seed.
 
-    A fixed budget scores the rows of all clips in one engine call (batches mixing clips).
-    With ``pipeline.budget`` (``n_samples="auto"``) the clips run their rounds in lockstep:
-    each round is one engine call over the next rows of every clip still sampling, and each
-    clip stops on its own standard errors (its rounds are those it would run alone).
+    A fixed budget scores the rows of all clips in one engine call (batches mixing clips): one
+    pass of the loop below. With ``pipeline.budget`` (``n_samples="auto"``) the clips run their
+    rounds in lockstep: each round is one engine call over the next rows of every clip still
+    sampling, and each clip stops on its own standard errors (its rounds are those it would run
+    alone).
     """
     n = ctx.n_clips
     if n == 1:
@@ -106,21 +106,9 @@ def run_pipeline_batch(ctx: ExplainContext, pipeline: Pipeline) -> list[MethodOu
     x = ctx.x
     buffers = ScratchBuffers(x.dtype, x.device, enabled=x.device.type == "cpu")
     runs = [prepare_run(ctx.clip(i), pipeline, buffers) for i in range(n)]
-    if pipeline.budget is None:
-        parts = _score(ctx, runs, buffers, pipeline.name)
-        return [finish_run(run, part) for run, part in zip(runs, parts)]
-    budget = pipeline.budget
-    rounds = [
-        None
-        if run.samples.exact or run.samples.z is None
-        else Rounds(run.samples, run.summarize, budget, least_rows(run.samples))
-        for run in runs
-    ]
+    rounds = [sampling_rounds(run, pipeline) for run in runs]  # None: all rows at once
     outputs: list[MethodOutput | None] = [None] * n
-    while True:
-        active = [i for i in range(n) if outputs[i] is None]
-        if not active:
-            break
+    while active := [i for i in range(n) if outputs[i] is None]:
         ranges = []
         for i in active:
             stepper = rounds[i]
@@ -146,14 +134,13 @@ def _score(
     runs: list[PreparedRun],
     buffers: ScratchBuffers,
     desc: str,
-    ranges: list[tuple[int, int]] | None = None,
-    targets: list[Target] | None = None,
+    ranges: list[tuple[int, int]],
+    targets: list[Target],
 ) -> list[Tensor]:
-    """One engine call scoring rows ``ranges`` (default: all) of ``runs``, each row against its
-    own clip's target (``targets``, default ``ctx.targets``); the scores split per run."""
+    """One engine call scoring rows ``ranges`` of ``runs``, each row against its own clip's
+    target (``targets``, one per run); the scores split per run."""
     pool = PooledRows(runs, buffers, ranges)
     clip_of_row = pool.clip_of_row
-    targets = targets if targets is not None else ctx.targets
     scores = ctx.engine.scores(
         pool.n,
         pool,

@@ -16,7 +16,7 @@ from torch import Tensor
 from vidxai.core.context import ExplainContext
 from vidxai.core.registry import MethodOutput
 from vidxai.errors import ParameterError
-from vidxai.removal.budget import AutoBudget, relative_standard_error, score_in_rounds
+from vidxai.removal.budget import AutoBudget, Rounds, relative_standard_error
 from vidxai.removal.remove import (
     BoxMasks,
     FillInput,
@@ -250,12 +250,22 @@ def run_pipeline(ctx: ExplainContext, pipeline: Pipeline) -> MethodOutput:
         and the summary's own extras.
     """
     run = prepare_run(ctx, pipeline)
+    rounds = sampling_rounds(run, pipeline)
+    if rounds is None:
+        return finish_run(run, run.score(0, run.samples.n))
+    while (rows := rounds.next_rows()) is not None:
+        rounds.add(run.score(*rows))
+    assert rounds.out is not None
+    return feature_extras(run, rounds.out)
+
+
+def sampling_rounds(run: PreparedRun, pipeline: Pipeline) -> Rounds | None:
+    """The rounds of ``n_samples="auto"`` for ``run``, or None when every row is scored at
+    once (a fixed budget, an exact design, or a design without keep-masks)."""
     samples = run.samples
     if pipeline.budget is None or samples.exact or samples.z is None:
-        return finish_run(run, run.score(0, samples.n))
-    least = least_rows(samples)
-    out = score_in_rounds(samples, run.score, run.summarize, pipeline.budget, least)
-    return feature_extras(run, out)
+        return None
+    return Rounds(samples, run.summarize, pipeline.budget, least_rows(samples))
 
 
 def finish_run(run: PreparedRun, scores: Tensor) -> MethodOutput:
