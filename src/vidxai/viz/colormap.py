@@ -83,9 +83,9 @@ def _blend(under: np.ndarray, colour: np.ndarray, alpha: np.ndarray) -> np.ndarr
     return np.rint(blended, out=blended).astype(np.uint8)
 
 
-@lru_cache(maxsize=8)
 def _gray_table(name: str, signed: bool, alpha: float) -> np.ndarray:
-    """LUT_SIZE×256×3 uint8: the blended colour of every (LUT entry, grey level) pair."""
+    """LUT_SIZE×256×3 uint8: the blended colour of every (LUT entry, grey level) pair (built
+    once per colour scheme by the cached :func:`_packed_gray_table`)."""
     lut = _lut(name, signed, alpha, True)
     levels = np.arange(256, dtype=np.float32)[None, :, None]
     colours = np.broadcast_to(lut[:, None, :3], (LUT_SIZE, 256, 3))
