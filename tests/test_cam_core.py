@@ -10,7 +10,8 @@ import torch.nn.functional as F
 from torch import nn
 
 import vidxai.api as api
-from vidxai.cam.core import gradcampp_weights, minmax, upsample
+from vidxai.cam.core import gradcampp_weights, upsample
+from vidxai.ops import minmax
 
 
 def _reference_acts_grads(model, x, cls, behaviour="logit"):  # the CAM default

@@ -14,7 +14,7 @@ import torch
 from torch import nn
 
 import vidxai
-from vidxai.cam.core import minmax
+from vidxai.ops import minmax
 
 grad_cam = pytest.importorskip("pytorch_grad_cam")
 torchcam_methods = pytest.importorskip("torchcam.methods")

@@ -16,7 +16,7 @@ from dataclasses import dataclass
 
 import torch
 
-from vidxai.cam.core import clip_size, minmax, upsample, weighted_map
+from vidxai.cam.core import clip_size, upsample, weighted_map
 from vidxai.cam.head import find_linear_head
 from vidxai.cam.layers import require_class_target
 from vidxai.cam.layout import infer_layout, to_volume
@@ -24,6 +24,7 @@ from vidxai.cam.pyramids import build_pyramid, producers, pyramid_tube
 from vidxai.core.context import ExplainContext
 from vidxai.core.registry import MethodOutput, register_method
 from vidxai.errors import ParameterError, UnsupportedModelError
+from vidxai.ops import minmax
 
 
 @dataclass(frozen=True)

@@ -167,12 +167,3 @@ def clip_size(x: Tensor) -> tuple[int, int, int]:
 def upsample(cam: Tensor, size: tuple[int, int, int]) -> Tensor:
     """Trilinear upsampling of ``N×T'×H'×W'`` maps to ``N×T×H×W`` (``align_corners=False``)."""
     return resize_volume(cam, size)
-
-
-def minmax(maps: Tensor) -> Tensor:
-    """Min-max normalise each of ``K×…`` maps to [0, 1] (constant maps become 0)."""
-    flat = maps.reshape(maps.shape[0], -1)
-    lo = flat.min(dim=1, keepdim=True).values
-    span = flat.max(dim=1, keepdim=True).values - lo
-    out = torch.where(span > 0, (flat - lo) / span.clamp(min=torch.finfo(flat.dtype).tiny), 0.0)
-    return out.reshape(maps.shape)

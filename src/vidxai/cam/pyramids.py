@@ -24,8 +24,8 @@ import torch
 from torch import Tensor, nn
 from torch.nn.modules.conv import _ConvNd
 
-from vidxai.cam.core import minmax
 from vidxai.cam.layers import forward_hooks
+from vidxai.ops import minmax
 
 _CONVS = (nn.Conv2d, nn.Conv3d)
 

@@ -16,11 +16,12 @@ import torch
 from torch import Tensor
 
 from vidxai.cam.base import layer_extras
-from vidxai.cam.core import clip_size, minmax, upsample, weighted_map
+from vidxai.cam.core import clip_size, upsample, weighted_map
 from vidxai.cam.layers import LayerCapture, run_layer
 from vidxai.core.context import ExplainContext
 from vidxai.core.registry import MethodOutput
 from vidxai.errors import ParameterError
+from vidxai.ops import minmax
 
 # (masks b×T×H×W, channel position b, round b) -> transformed masks b×T×H×W
 MaskTransform = Callable[[Tensor, Tensor, Tensor], Tensor]

@@ -16,11 +16,12 @@ import torch
 from torch import Tensor
 
 from vidxai.cam.base import layer_extras
-from vidxai.cam.core import clip_size, minmax, upsample, weighted_map
+from vidxai.cam.core import clip_size, upsample, weighted_map
 from vidxai.cam.layers import run_layer
 from vidxai.core.context import ExplainContext
 from vidxai.core.registry import MethodOutput, register_method
 from vidxai.errors import ParameterError
+from vidxai.ops import minmax
 
 
 @dataclass(frozen=True)

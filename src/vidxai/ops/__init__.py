@@ -1,9 +1,9 @@
 """Shared tensor operations (depends only on torch and NumPy).
 
 One Gaussian blur (2D per frame and 3D, one border rule, one kernel-size rule), the fills that
-replace removed voxels, and resizing of ``T×H×W`` maps and clips. Every family (removal,
-gradient baselines, the extremal pyramid, metrics, viz) takes these from here instead of from
-each other.
+replace removed voxels, resizing of ``T×H×W`` maps and clips, and min-max rescaling of maps.
+Every family (removal, gradient baselines, the extremal pyramid, CAMs, metrics, viz) takes these
+from here instead of from each other.
 
 Example::
 
@@ -30,6 +30,7 @@ from vidxai.ops.blur import (
 )
 from vidxai.ops.fill import FILL_NAMES, Fill, check_fill, make_fill, segment_means
 from vidxai.ops.resize import resize_frames, resize_volume
+from vidxai.ops.scale import minmax
 
 __all__ = [
     "FILL_NAMES",
@@ -44,6 +45,7 @@ __all__ = [
     "gaussian_matrix",
     "kernel_radius",
     "make_fill",
+    "minmax",
     "resize_frames",
     "resize_volume",
     "segment_means",

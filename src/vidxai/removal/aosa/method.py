@@ -26,6 +26,7 @@ from torch import Tensor
 from vidxai.core.context import ExplainContext
 from vidxai.core.registry import MethodOutput, register_method
 from vidxai.errors import ParameterError
+from vidxai.ops import minmax
 from vidxai.removal.aosa.occluders import (
     Occluders,
     cuboid_occluders,
@@ -199,16 +200,7 @@ def aosa(ctx: ExplainContext, params: AosaParams) -> MethodOutput:
     if not params.rescale:
         return MethodOutput(raw, extras)
     extras["raw_map"] = raw.detach().cpu()
-    return MethodOutput(_min_max(raw), extras)
-
-
-def _min_max(raw: Tensor) -> Tensor:
-    """``(raw − min) / (max − min)`` over the clip; a constant map becomes zeros."""
-    lo, hi = raw.min(), raw.max()
-    span = hi - lo
-    if float(span) <= 0:
-        return torch.zeros_like(raw)
-    return (raw - lo) / span
+    return MethodOutput(minmax(raw[None])[0], extras)
 
 
 def _taylor(
