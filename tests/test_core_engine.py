@@ -114,3 +114,17 @@ def test_every_front_door_validates_the_batch_size(tiny_model, tiny_clip, bad) -
     attribution = torch.rand(tiny_clip.shape[2:])
     with pytest.raises(InvalidInputError, match="batch_size"):  # used to loop forever at 0
         vidxai.evaluate(tiny_model, tiny_clip[0], attribution, metrics=["deletion"], batch_size=bad)
+
+
+def test_quiet_silences_the_engine_bar_and_restores_it(capsys: pytest.CaptureFixture[str]) -> None:
+    engine = Engine(_Picky(), batch_size=2, progress=True)
+    with engine.quiet() as same:
+        assert same is engine and engine.progress is False
+        engine.scores(6, lambda a, b: _data(6)[a:b], _first, desc="silent-pass")
+    assert engine.progress is True
+    assert "silent-pass" not in capsys.readouterr().err
+    with pytest.raises(RuntimeError), engine.quiet():
+        raise RuntimeError("boom")
+    assert engine.progress is True  # restored after an exception too
+    engine.scores(6, lambda a, b: _data(6)[a:b], _first, desc="loud-pass")
+    assert "loud-pass" in capsys.readouterr().err

@@ -21,7 +21,8 @@ here, in :class:`CountingModel`, and nowhere else.
 from __future__ import annotations
 
 import numbers
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
 from typing import Any
 
 import torch
@@ -146,6 +147,24 @@ class Engine:
         """Time the following passes on ``stopwatch`` (one per explanation in a batch call)."""
         self.stopwatch = stopwatch
         self.model.stopwatch = stopwatch
+
+    @contextmanager
+    def quiet(self) -> Iterator[Engine]:
+        """No progress bar from the engine's own loops inside the block (restored after it).
+
+        For a caller that shows its own bar over many short engine calls (an optimisation's
+        iterations)::
+
+            with engine.quiet():
+                for it in tqdm(range(iters)):
+                    engine.backward_batches(n, step)
+        """
+        before = self.progress
+        self.progress = False
+        try:
+            yield self
+        finally:
+            self.progress = before
 
     # -- counts ------------------------------------------------------------------------------
     @property

@@ -17,8 +17,6 @@ out-of-memory); the mask's own backward follows.
 
 from __future__ import annotations
 
-from collections.abc import Iterator
-from contextlib import contextmanager
 from dataclasses import dataclass
 
 import torch
@@ -26,7 +24,6 @@ from torch import Tensor
 from tqdm.auto import tqdm
 
 from vidxai.core.context import ExplainContext
-from vidxai.core.engine import Engine
 from vidxai.core.registry import MethodOutput
 from vidxai.errors import ParameterError, UnsupportedModelError
 from vidxai.extremal.auto_weight import clip_weights
@@ -156,17 +153,6 @@ def _draw(high: int, gens: list[torch.Generator], device: torch.device) -> Tenso
     return torch.stack([torch.randint(high, (), generator=g, device=device) for g in gens])
 
 
-@contextmanager
-def _quiet(engine: Engine) -> Iterator[None]:
-    """No per-iteration progress bar from the engine (the loop shows one over iterations)."""
-    before = engine.progress
-    engine.progress = False
-    try:
-        yield
-    finally:
-        engine.progress = before
-
-
 def _optimise(
     ctx: ExplainContext, params: ExtremalParams, setup: Setup, problem: Problem
 ) -> tuple[Tensor, Tensor, Tensor]:
@@ -205,7 +191,7 @@ def _optimise(
     bar = tqdm(
         range(params.num_iter), desc=setup.name, disable=not ctx.progress, leave=False, unit="it"
     )
-    with _quiet(ctx.engine):
+    with ctx.engine.quiet():
         for it in bar:
             mask, padded = problem.masker.generate(p)
             mask = mask.reshape(n * a, t, h, w)
