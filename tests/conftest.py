@@ -8,7 +8,11 @@ import pytest
 import torch
 from torch import Tensor, nn
 
-torch.set_num_threads(int(os.environ.get("VIDXAI_TEST_THREADS", "1")))
+_THREADS = os.environ.get("VIDXAI_TEST_THREADS", "1")
+torch.set_num_threads(int(_THREADS))
+# Subprocesses (CLI and README-block tests, servers) inherit the same: with ``-n 2`` each worker
+# has one core, and two-thread children on a busy two-core machine spin against each other.
+os.environ["OMP_NUM_THREADS"] = _THREADS
 
 
 class TinyNet(nn.Module):

@@ -53,7 +53,6 @@ def test_the_readme_has_python_examples() -> None:
 def test_readme_block_runs(line: int, code: str, tmp_path: Path) -> None:
     env = {
         **os.environ,
-        "OMP_NUM_THREADS": "2",
         "HF_HUB_OFFLINE": "1",
         "TRANSFORMERS_OFFLINE": "1",
         "MPLBACKEND": "Agg",
