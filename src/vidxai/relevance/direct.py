@@ -1,101 +1,26 @@
-"""zennit's rules spliced into autograd without the layer's own backward pass.
+"""zennit's rules spliced into autograd without the layers' own backward passes.
 
-zennit attaches a rule to a layer with an identity node before it and a tensor hook that
-*replaces* the gradient arriving there: the layer's ordinary backward pass (for a convolution, a
-full transposed convolution) still runs, and its result is thrown away. In a video CNN that
-wasted pass is about a third of LRP's cost. :func:`direct` wraps a composite so that every layer
-with a zennit ``BasicHook`` rule (ε, z⁺, γ, αβ, flat, box, norm, …) runs its forward on a
-detached input — no graph, no saved tensors — and hands its output on through :class:`_Relay`,
-an autograd node whose backward is the rule's own ``BasicHook.backward`` (same modifiers,
-gradient mapper and reducer, so the same relevance). Other hooks (``Pass`` on activations,
-guided backprop's ReLU rule, which needs the ReLU's own gradient) keep zennit's mechanism.
-
-Each call of a layer keeps its own input in its node, so a layer used twice in one forward pass
-gets each call's relevance from that call's input (zennit's stored input holds the last call
-only).
+:func:`direct` wraps a composite so that every layer with a zennit ``BasicHook`` rule (ε, z⁺, γ,
+αβ, flat, box, norm, …) goes through a :class:`~vidxai.relevance.direct_hook.DirectHook`: the
+layer's forward runs on a detached input and the rule *is* the backward (in a video CNN zennit's
+mechanism wastes about a third of LRP's cost on the layers' discarded ordinary backward passes).
+A plain convolution or dense layer with the z⁺ rule (:class:`~vidxai.relevance.rules.FastZPlus`)
+gets :class:`~vidxai.relevance.fused_zplus.FusedZPlusHook`, which computes ``z`` and ``z⁺`` with
+one layer call on stacked weights. Other hooks (``Pass`` on activations, guided backprop's ReLU
+rule, which needs the ReLU's own gradient) keep zennit's mechanism.
 """
 
 from __future__ import annotations
 
 from typing import Any
 
-import torch
-from torch import Tensor, nn
-from zennit.core import BasicHook, Composite, RemovableHandle, RemovableHandleList
+from torch import nn
+from zennit.core import BasicHook, Composite
 
-from vidxai.errors import UnsupportedModelError
+from vidxai.relevance.direct_hook import DirectHook
+from vidxai.relevance.fused_zplus import FusedZPlusHook
 
-
-class _Relay(torch.autograd.Function):
-    """Identity on the layer's output; backward = the rule's relevance for the layer's input."""
-
-    @staticmethod
-    def forward(
-        ctx: Any, hook: DirectHook, module: nn.Module, x: Tensor, out: list[Tensor]
-    ) -> Tensor:
-        # ``out`` comes in a list: not an input of the node, so it becomes the node's own output
-        # (an input returned as-is would be a view, which in-place layers after it may not modify)
-        ctx.hook, ctx.module, ctx.x = hook, module, x.detach()
-        return out[0]
-
-    @staticmethod
-    def backward(ctx: Any, grad: Tensor) -> tuple[None, None, Tensor | None, None]:
-        rule = ctx.hook.rule
-        rule.stored_tensors["input"] = (ctx.x,)
-        try:
-            (relevance,) = rule.backward(ctx.module, (ctx.x,), (grad,))
-        finally:
-            rule.stored_tensors.clear()
-        return None, None, relevance, None
-
-
-class DirectHook:
-    """A zennit ``BasicHook`` rule attached so that the layer's own backward never runs.
-
-    ``register(module)`` adds a forward pre-hook (the layer sees its input detached: no graph)
-    and a forward hook (the output goes through :class:`_Relay`). A call whose input needs no
-    gradient runs plainly (there is nothing to propagate to). zennit's rules re-run the layer on
-    one input, so a call with several inputs raises :class:`UnsupportedModelError`.
-    """
-
-    def __init__(self, rule: BasicHook) -> None:
-        self.rule = rule
-        self.active = True
-        self._calls: list[Tensor] = []  # the graph input of each open call
-
-    def copy(self) -> DirectHook:
-        return DirectHook(self.rule.copy())
-
-    def _pre(self, module: nn.Module, args: tuple[Any, ...]) -> Any:
-        grads = [isinstance(a, Tensor) and a.requires_grad for a in args]
-        if not (self.active and torch.is_grad_enabled() and any(grads)):
-            return None
-        if len(args) != 1:
-            raise UnsupportedModelError(
-                f"The LRP rule {type(self.rule).__name__} of {type(module).__name__} takes one "
-                f"input; this layer was called with {len(args)}."
-            )
-        self._calls.append(args[0])
-        return (args[0].detach(),)
-
-    def _post(self, module: nn.Module, args: tuple[Any, ...], output: Any) -> Any:
-        if not self._calls:
-            return None
-        x = self._calls.pop()
-        return _Relay.apply(self, module, x, [output])
-
-    def remove(self) -> None:
-        self._calls.clear()
-        self.rule.remove()
-
-    def register(self, module: nn.Module) -> RemovableHandleList:
-        return RemovableHandleList(
-            [
-                RemovableHandle(self),
-                module.register_forward_pre_hook(self._pre),
-                module.register_forward_hook(self._post),
-            ]
-        )
+__all__ = ["DirectHook", "FusedZPlusHook", "direct"]
 
 
 def direct(composite: Composite) -> Composite:
@@ -104,6 +29,8 @@ def direct(composite: Composite) -> Composite:
 
     def module_map(ctx: dict[str, Any], name: str, module: nn.Module) -> Any:
         template = inner(ctx, name, module)
+        if FusedZPlusHook.applies(template, module):
+            return FusedZPlusHook(template)
         return DirectHook(template) if isinstance(template, BasicHook) else template
 
     return Composite(module_map=module_map, canonizers=composite.canonizers)
