@@ -78,9 +78,10 @@ VARIANTS: dict[str, dict[str, dict[str, Any]]] = {
         "hadamard, alpha=auto": {"design": "hadamard", "alpha": "auto"},
     },
     "kernel_shap3d": {
-        "revex": {"design": "iid", "pairs": True, "complete": False},
+        "revex": {"design": "iid", "pairs": True, "complete": False, "control": "none"},
         "vidxai": {},
-        "paired, complete sizes": {"design": "iid", "pairs": True, "complete": True},
+        "complete sizes, no control": {"complete": True, "control": "none"},
+        "paired, triples control (no strata)": {"complete": False, "control": "triples"},
     },
     "rise3d": {
         "revex": {"design": "iid", "antithetic": False, "control": "none"},

@@ -42,6 +42,7 @@ from vidxai.removal.summarize import (
     PixelMean,
     Summary,
 )
+from vidxai.removal.summarize.shapley import ShapleyControl
 
 
 @dataclass(frozen=True)
@@ -159,12 +160,18 @@ class KernelShap3DParams(_Sampled):
             ``None`` (default): on with a fixed ``n_samples``, ``size_distribution="kernel"``
             and ``design="iid"``; off with ``n_samples="auto"`` (its rounds need a
             prefix-consistent design) or the other draws. ``False``: REVEX's sampler.
+        control: ``triples`` (default): the regression runs on the residual of a ridge fit
+            of the interactions up to order 3, whose exact Shapley values are added back
+            (consistent, exact on additive models; used with 3 to 20 features, see
+            :class:`~vidxai.removal.summarize.KernelShapWLS`); ``none``: Kernel SHAP's
+            plain regression (REVEX).
     """
 
     pairs: bool = True
     size_distribution: SizeDistribution = "kernel"
     design: DesignName = "iid"
     complete: bool | None = None
+    control: ShapleyControl = "triples"
 
     def __post_init__(self) -> None:
         super().__post_init__()
@@ -176,7 +183,8 @@ class KernelShap3DParams(_Sampled):
         sampler = ShapleySampler(
             self.rows, self.pairs, self.size_distribution, self.design, complete
         )
-        return self.pipeline(sampler, KernelShapWLS(), "kernel_shap3d", budget=self.budget())
+        summary = KernelShapWLS(self.control)
+        return self.pipeline(sampler, summary, "kernel_shap3d", budget=self.budget())
 
 
 @register_method(

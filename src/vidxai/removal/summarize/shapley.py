@@ -4,12 +4,23 @@ from __future__ import annotations
 
 import math
 from dataclasses import dataclass
+from typing import Literal
 
 import torch
 from torch import Tensor
 
 from vidxai.core.registry import MethodOutput
+from vidxai.errors import ParameterError
 from vidxai.removal.summarize.base import SummaryInput, feature_output
+from vidxai.removal.summarize.shapley_control import (
+    control_applies,
+    fit_interactions,
+    interaction_sets,
+    interaction_shapley,
+    monomials,
+)
+
+ShapleyControl = Literal["none", "triples"]
 
 
 def constrained_wls(
@@ -70,21 +81,49 @@ class KernelShapWLS:
     removed) and coalitions after them (the enumerated strata of a stratified design first,
     up to ``first_random``). Efficiency holds exactly: ``Σ_j φ_j = f(x) − f(all removed)``.
     With exact enumeration the values are exact and the standard errors are 0.
+
+    ``control="triples"``: the regression runs on the residual of a ridge fit of the model's
+    interactions up to order 3, whose Shapley values are added exactly
+    (:mod:`~vidxai.removal.summarize.shapley_control`): consistent for the same Shapley
+    values, exact on additive models, efficiency kept. Used with 3 to 20 features (beyond
+    that ``C(M, 3)`` terms are too many) and at least half as many coalitions as the fit has
+    terms (:func:`~vidxai.removal.summarize.shapley_control.control_applies`);
+    ``extras["control"]`` says what was used. The standard errors are those of the
+    residual's regression (the fit taken as fixed).
+
+    Attributes:
+        control: ``none`` (Kernel SHAP) or ``triples``.
     """
+
+    control: ShapleyControl = "none"
+
+    def __post_init__(self) -> None:
+        if self.control not in ("none", "triples"):
+            raise ParameterError(f"control must be 'none' or 'triples', got {self.control!r}")
 
     def __call__(self, inp: SummaryInput) -> MethodOutput:
         s = inp.samples
         assert s.z is not None and s.full_row is not None and s.empty_row is not None
         y = inp.scores.double().cpu()
-        f_full, f_empty = float(y[s.full_row]), float(y[s.empty_row])
         rows = slice(2, s.n)  # rows 0 and 1 are the full and empty coalitions
         x = s.z[rows].double().cpu()
         w = torch.ones(x.shape[0], dtype=torch.float64)
         if s.weights is not None:
             w = s.weights[rows].double().cpu()
             w = w / w.mean()
+        m = x.shape[1]
+        use = self.control == "triples" and not s.exact and control_applies(m, x.shape[0])
+        phi_g = torch.zeros(m, dtype=torch.float64)
+        values = y
+        if use:  # the regression then sees f − g; φ(g) is added back exactly
+            coef, intercept = fit_interactions(x, y[rows], w)
+            phi_g = interaction_shapley(coef, m)
+            values = y - (intercept + monomials(s.z.cpu(), interaction_sets(m)) @ coef)
+        f_full, f_empty = float(y[s.full_row]), float(y[s.empty_row])
+        r_full, r_empty = float(values[s.full_row]), float(values[s.empty_row])
         fixed = max(0, s.first_random - 2)
-        phi, se = constrained_wls(x, y[rows] - f_empty, w, f_full - f_empty, s.unit, fixed)
+        phi, se = constrained_wls(x, values[rows] - r_empty, w, r_full - r_empty, s.unit, fixed)
+        phi = phi + phi_g
         if s.exact:
             se = torch.zeros_like(se)
         return feature_output(
@@ -95,4 +134,5 @@ class KernelShapWLS:
             full_value=f_full,
             exact=s.exact,
             efficiency_gap=float(phi.sum()) - (f_full - f_empty),
+            control="triples" if use else "none",
         )
