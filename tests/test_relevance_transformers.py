@@ -128,6 +128,37 @@ def test_attention_rollout_matches_a_dense_reference(name, fusion):
     assert e.n_backward == 0
 
 
+def _discard_plain(fused, ratio, keep_first_column):
+    """Zero the int(ratio·n²) lowest entries of each n×n matrix, column 0 kept if asked."""
+    out = fused.clone()
+    n = fused.shape[-1]
+    k = int(ratio * n * n)
+    for m in out.reshape(-1, n, n):
+        ranked = m.clone()
+        if keep_first_column:
+            ranked[:, 0] = float("inf")
+        for flat in ranked.flatten().argsort()[:k].tolist():
+            m[flat // n, flat % n] = 0.0
+    return out
+
+
+@pytest.mark.parametrize("name", ["timesformer", "videomae"])
+def test_attention_rollout_with_discarding_matches_a_dense_reference(name):
+    model, x = tiny(name), clip(3)
+    patches = (S // P) ** 2
+    n = 1 + patches * T if name == "timesformer" else patches * T // 2
+    r = torch.eye(n).unsqueeze(0)
+    for kind, a, _ in _record(model, x, grads=False):
+        fused = _discard_plain(a.amax(1), 0.6, name == "timesformer" and kind != "temporal")
+        m = 0.5 * _dense(kind, fused, patches, T) + 0.5 * torch.eye(n)
+        r = (m / m.sum(dim=-1, keepdim=True)) @ r
+    row = r[0, 0] if name == "timesformer" else r[0].mean(0)
+    e = vidxai.explain(
+        model, x, method="attention_rollout", head_fusion="max", discard_ratio=0.6, progress=False
+    )
+    torch.testing.assert_close(e.extras["tokens"], _grid_of_row(row, name), rtol=1e-4, atol=1e-6)
+
+
 def test_rollout_rows_stay_normalised_with_discarding():
     model, x = tiny("timesformer"), clip(2)
     e = vidxai.explain(model, x, method="attention_rollout", discard_ratio=0.9, progress=False)

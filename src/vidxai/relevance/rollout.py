@@ -3,11 +3,19 @@
 Per attention call (forward order) the heads are fused (``mean`` / ``max`` / ``min``), the lowest
 ``discard_ratio`` of each attention matrix is dropped (never the attention to the class token),
 the residual is added, ``Ã = ½·A + ½·I``, and every *row* is renormalised to sum to one; the
-rollout is the product ``R = Ã_L ··· Ã_1``, accumulated during the forward pass itself (each
-layer's maps are dropped as soon as they are folded in). The map is the row the head reads: the
-class token's (TimeSformer, without the class token itself) or the mean of all rows (VideoMAE's
-mean pooling). Divided space-time attention is chained through the lifted operators of
-:mod:`vidxai.relevance.tokens` (temporal, then spatial, in every block).
+rollout is the product ``R = Ã_L ··· Ã_1``. The map is the row the head reads: the class token's
+(TimeSformer, without the class token itself) or the mean of all rows (VideoMAE's mean pooling),
+``v·R`` for the readout vector ``v``.
+
+Only that row is needed, so it is evaluated from the left after the forward pass,
+``v ← (v ⊘ d)·A + v ⊘ d`` with ``d = A·1 + 1`` the renormalisation of each call, from the last
+call to the first: no ``N×N`` product is formed (``O(N)`` work per call on top of the fused
+attention, instead of an ``N×N`` product per call). The forward pass keeps each call's
+head-fused attention until then — for divided space-time attention the per-patch ``T×T`` and
+per-frame ``(1+P)×(1+P)`` blocks (≈ 1/T of an ``N×N`` matrix per block pair at 8 frames),
+for joint attention one ``N×N`` matrix per layer (a twelfth of one layer's raw probabilities
+per layer with 12 heads). Divided space-time attention is chained through the lifted operators
+of :mod:`vidxai.relevance.tokens` (temporal, then spatial, in every block).
 """
 
 from __future__ import annotations
@@ -22,8 +30,8 @@ from vidxai.core.context import ExplainContext
 from vidxai.core.registry import MethodOutput, register_method
 from vidxai.errors import ParameterError
 from vidxai.relevance.attention import AttentionSite, find_attention
-from vidxai.relevance.token_map import readout_row, token_grid, token_layout, tokens_to_map
-from vidxai.relevance.tokens import discard_lowest, fuse_heads
+from vidxai.relevance.token_map import readout_vector, token_grid, token_layout, tokens_to_map
+from vidxai.relevance.tokens import TokenOp, discard_lowest, fuse_heads
 
 
 @dataclass(frozen=True)
@@ -61,27 +69,29 @@ def attention_rollout(ctx: ExplainContext, params: RolloutParams) -> MethodOutpu
     the patch tokens, ``T′×h×w``), ``layers`` (attention calls folded in), ``architecture``."""
     arch = find_attention(ctx.module, "attention_rollout")
     layout = token_layout(ctx, arch)
-    n_clips, n_tokens = int(ctx.x.shape[0]), arch.num_tokens(ctx.x)
-    eye = torch.eye(n_tokens, device=ctx.x.device, dtype=torch.float32)
-    rollout = [eye.expand(n_clips, -1, -1)]  # the running product, replaced at every call
     keep_cls = bool(layout.prefix)
+    calls: list[tuple[TokenOp, Tensor]] = []  # each call's operator and row normaliser
 
-    def fold(site: AttentionSite, probs: Tensor) -> None:
+    def record(site: AttentionSite, probs: Tensor) -> None:
         fused = fuse_heads(probs.detach().float(), params.head_fusion)
         fused = discard_lowest(fused, params.discard_ratio, keep_cls and site.kind != "temporal")
         op = arch.lift(site, fused, layout)
-        r = rollout[-1]
-        rollout[-1] = (op.apply(r) + r) / (op.row_sums() + 1.0).unsqueeze(-1)
-        calls.append(site.name)
+        calls.append((op, op.row_sums() + 1.0))
 
-    calls: list[str] = []
-    with torch.no_grad(), arch.capture(fold):
+    with torch.no_grad(), arch.capture(record):
         ctx.model(ctx.x)
-    row = readout_row(rollout[-1], arch)
+    n_calls = len(calls)
+    with torch.no_grad():
+        v = readout_vector(arch, int(ctx.x.shape[0]), arch.num_tokens(ctx.x), ctx.x.device)
+        while calls:  # v·Ã_L···Ã_1, the last call first; each call's maps dropped once used
+            op, norm = calls.pop()
+            scaled = v / norm.unsqueeze(1)
+            v = op.left(scaled) + scaled
+        row = v[:, 0]
     attribution = tokens_to_map(ctx, arch, layout, row)[0]
     extras = {
         "tokens": token_grid(layout, row)[0].detach(),
-        "layers": len(calls),
+        "layers": n_calls,
         "architecture": arch.name,
     }
     return MethodOutput(attribution.float(), extras)

@@ -8,6 +8,9 @@ adapter's knowledge of the architecture (:mod:`vidxai.relevance.attention`) is t
 
 from __future__ import annotations
 
+from typing import Any
+
+import torch
 from torch import Tensor
 
 from vidxai.cam.layout import ActivationLayout, coerce_layout, cover, infer_layout, to_volume
@@ -39,6 +42,16 @@ def readout_row(r: Tensor, arch: AttentionModel) -> Tensor:
     if arch.readout == "mean":
         return r.mean(dim=1)
     return r[:, 0]
+
+
+def readout_vector(arch: AttentionModel, n_clips: int, n_tokens: int, device: Any) -> Tensor:
+    """The row vector ``v`` (``B×1×N``) with ``v·R`` = :func:`readout_row` of ``R``: ``e_0``
+    (class token or first token) or ``1/N`` everywhere (mean of the rows)."""
+    if arch.readout == "mean":
+        return torch.full((n_clips, 1, n_tokens), 1.0 / n_tokens, device=device)
+    v = torch.zeros(n_clips, 1, n_tokens, device=device)
+    v[:, :, 0] = 1.0
+    return v
 
 
 def token_grid(layout: ActivationLayout, row: Tensor) -> Tensor:

@@ -22,8 +22,14 @@ from torch import Tensor
 from vidxai.core.context import ExplainContext
 from vidxai.core.registry import MethodOutput, register_method
 from vidxai.errors import InvalidInputError
-from vidxai.relevance.attention import AttentionModel, AttentionSite, find_attention
-from vidxai.relevance.token_map import readout_row, token_grid, token_layout, tokens_to_map
+from vidxai.relevance.attention import AttentionSite, find_attention
+from vidxai.relevance.token_map import (
+    readout_row,
+    readout_vector,
+    token_grid,
+    token_layout,
+    tokens_to_map,
+)
 from vidxai.relevance.tokens import TokenOp
 
 
@@ -57,15 +63,6 @@ class _LeftProduct:
         self.folded += 1
 
 
-def _start(arch: AttentionModel, n_clips: int, n_tokens: int, device: torch.device) -> Tensor:
-    """The readout row vector ``v`` (``B×1×N``): ``e_0`` or the mean ``1/N``."""
-    if arch.readout == "mean":
-        return torch.full((n_clips, 1, n_tokens), 1.0 / n_tokens, device=device)
-    v = torch.zeros(n_clips, 1, n_tokens, device=device)
-    v[:, :, 0] = 1.0
-    return v
-
-
 @register_method(
     "transformer_relevance",
     params=TransformerRelevanceParams,
@@ -79,7 +76,7 @@ def transformer_relevance(ctx: ExplainContext, params: TransformerRelevanceParam
     arch = find_attention(ctx.module, "transformer_relevance")
     layout = token_layout(ctx, arch)
     n_clips, n_tokens = int(ctx.x.shape[0]), arch.num_tokens(ctx.x)
-    product = _LeftProduct(_start(arch, n_clips, n_tokens, ctx.x.device))
+    product = _LeftProduct(readout_vector(arch, n_clips, n_tokens, ctx.x.device))
     calls: list[Any] = []
 
     def on_probs(site: AttentionSite, probs: Tensor) -> None:
