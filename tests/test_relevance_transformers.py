@@ -8,6 +8,8 @@ known token carries the input puts the map's maximum exactly on that token's fra
 
 from __future__ import annotations
 
+from typing import Any
+
 import pytest
 import torch
 
@@ -25,9 +27,10 @@ TINY = dict(num_frames=T, image_size=S, patch_size=P, hidden_size=16, num_hidden
             num_attention_heads=2, intermediate_size=32, num_classes=3)  # fmt: skip
 
 
-def tiny(name: str, **kw):
+def tiny(name: str, **kw: Any) -> Any:
     torch.manual_seed(0)
-    return vidxai.load_model(name, **{"weights": None, **TINY, **kw})
+    options: dict[str, Any] = {"weights": None, **TINY, **kw}
+    return vidxai.load_model(name, **options)
 
 
 def clip(seed: int = 0) -> torch.Tensor:
@@ -214,7 +217,7 @@ def _one_token_model(name: str, temporal: bool = True):
     return model
 
 
-def _token_clip(name: str, t: int, row: int, col: int) -> torch.Tensor:
+def _token_clip(name: str, t: int, row: int, col: int) -> tuple[torch.Tensor, slice]:
     x = torch.zeros(3, T, S, S)
     frames = slice(t, t + 1) if name == "timesformer" else slice(2 * t, 2 * t + 2)
     x[:, frames, row * P : (row + 1) * P, col * P : (col + 1) * P] = 1.0
