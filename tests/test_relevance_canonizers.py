@@ -31,6 +31,7 @@ class HeadOnly(nn.Module):
         torch.manual_seed(5)
         self.head = I3DHead(3, 4, dropout=0.0)
         with torch.no_grad():
+            assert self.head.classifier.bias is not None
             self.head.classifier.bias.zero_()
 
     def forward(self, x):

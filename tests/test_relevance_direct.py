@@ -2,14 +2,16 @@
 
 from __future__ import annotations
 
+from typing import Any
+
 import pytest
 import torch
 from torch import nn
 from zennit.composites import EpsilonPlus
 
-import vidxai
 from vidxai.core.hooks import count_hooks
 from vidxai.errors import UnsupportedModelError
+from vidxai.models.zoo import load_model
 from vidxai.relevance.composites import (
     COMPOSITES,
     excitation_backprop_composite,
@@ -32,13 +34,17 @@ def _relevance(module: nn.Module, composite, x: torch.Tensor, index: int = 0) ->
 @pytest.fixture(scope="module")
 def r3d() -> nn.Module:
     torch.manual_seed(0)
-    model = vidxai.load_model("r3d_18", weights=None, num_classes=4, num_frames=4, size=(16, 16))
+    model = load_model("r3d_18", weights=None, num_classes=4, num_frames=4, size=(16, 16))
     return model.module.eval()
 
 
+def _builder(build: Any) -> Any:
+    """A zero-argument builder of composite ``build`` with default parameters."""
+    return lambda: build(LrpParams(), -torch.ones(1, 3, 1, 1, 1), torch.ones(1, 3, 1, 1, 1))
+
+
 BUILDERS = {
-    **{name: (lambda b=b: b(LrpParams(), -torch.ones(1, 3, 1, 1, 1), torch.ones(1, 3, 1, 1, 1)))
-       for name, b in COMPOSITES.items()},
+    **{name: _builder(b) for name, b in COMPOSITES.items()},
     "excitation_backprop": lambda: excitation_backprop_composite(1e-6),
     "guided_backprop": guided_backprop_composite,
 }  # fmt: skip

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import copy
 import warnings
+from typing import Any
 
 import pytest
 import torch
@@ -13,16 +14,17 @@ from zennit.composites import EpsilonPlusFlat
 import vidxai
 from vidxai.core.hooks import count_hooks
 from vidxai.errors import ParameterError, UnsupportedModelError
+from vidxai.models.zoo import load_model
 from vidxai.relevance.canonizers import video_canonizers
 from vidxai.relevance.composites import COMPOSITES
 
-SIZE = dict(num_frames=8, size=(32, 32))
+SIZE: dict[str, Any] = dict(num_frames=8, size=(32, 32))
 
 
 def zoo_cnn(name: str, zero_bias: bool = True) -> nn.Module:
     """A zoo CNN with random weights (BatchNorm fresh: merged biases are 0) and zero biases."""
     torch.manual_seed(0)
-    model = vidxai.load_model(name, weights=None, num_classes=5, **SIZE)
+    model = load_model(name, weights=None, num_classes=5, **SIZE)
     if zero_bias:
         with torch.no_grad():
             for m in model.modules():
@@ -213,7 +215,7 @@ def test_a_plain_sequential_cnn_needs_no_warning(tiny_model, tiny_clip):
 
 
 def test_lrp_refuses_transformers():
-    model = vidxai.load_model("videomae", weights=None, num_frames=4, image_size=32, patch_size=16,
+    model = load_model("videomae", weights=None, num_frames=4, image_size=32, patch_size=16,
                               hidden_size=16, num_hidden_layers=1, num_attention_heads=2,
                               intermediate_size=32, num_classes=3)  # fmt: skip
     with pytest.raises(UnsupportedModelError, match="transformer_relevance"):

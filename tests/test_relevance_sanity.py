@@ -25,6 +25,7 @@ prints the whole cascade):
 from __future__ import annotations
 
 import copy
+from typing import Any
 
 import pytest
 import torch
@@ -32,6 +33,7 @@ import torch
 import vidxai
 from vidxai.data.synthetic import make_clip
 from vidxai.metrics.sanity import randomise_, spearman
+from vidxai.models.zoo import load_model
 
 pytestmark = pytest.mark.filterwarnings("ignore::UserWarning")
 
@@ -39,16 +41,22 @@ Z_PLUS = pytest.mark.xfail(strict=True, reason="z⁺ rules ignore the upper laye
 POSITIVE = pytest.mark.xfail(strict=True, reason="γ / αβ favour positive contributions (z⁺-like)")
 
 
+def _one(model: Any, x: Any, **kw: Any) -> Any:
+    """``vidxai.explain`` of one clip: one Explanation."""
+    e = vidxai.explain(model, x, **kw)
+    assert not isinstance(e, list)
+    return e
+
+
 def _demo_rho(method: str, **params) -> float:
-    model = vidxai.load_model("vidxai-demo")
+    model = load_model("vidxai-demo")
     sample = make_clip(0)
     broken = copy.deepcopy(model)
     gen = torch.Generator().manual_seed(0)
     for name in ("head", "features.3", "features.2"):  # the top half of the five blocks
         randomise_(dict(broken.module.named_modules())[name], gen)
     kw = dict(method=method, target=sample.label, progress=False, **params)
-    a = vidxai.explain(model, sample.frames, **kw).attribution
-    b = vidxai.explain(broken, sample.frames, **kw).attribution
+    a, b = (_one(m, sample.frames, **kw).attribution for m in (model, broken))
     return spearman(a.abs(), b.abs())
 
 
@@ -74,7 +82,7 @@ TINY = dict(num_frames=4, image_size=32, patch_size=8, hidden_size=16, num_hidde
 
 def _tiny(name: str, qk_scale: float = 1.0):
     torch.manual_seed(0)
-    model = vidxai.load_model(name, weights=None, **TINY)
+    model = load_model(name, weights=None, **TINY)
     with torch.no_grad():  # scaled queries and keys: attention far from uniform
         for n, m in model.module.named_modules():
             if n.endswith(("query", "key")):
@@ -86,7 +94,7 @@ def _tiny(name: str, qk_scale: float = 1.0):
 
 def _tokens(model, method: str) -> torch.Tensor:
     x = torch.rand(3, 4, 32, 32, generator=torch.Generator().manual_seed(0))
-    return vidxai.explain(model, x, method=method, target=0, progress=False).extras["tokens"]
+    return _one(model, x, method=method, target=0, progress=False).extras["tokens"]
 
 
 def _top_half_rho(name: str, method: str, qk_scale: float = 1.0) -> float:

@@ -16,6 +16,7 @@ import torch
 import vidxai
 from vidxai.core.hooks import count_hooks
 from vidxai.errors import ParameterError, UnsupportedModelError
+from vidxai.models.zoo import load_model
 
 pytest.importorskip("transformers")
 pytestmark = pytest.mark.filterwarnings("ignore::UserWarning")
@@ -30,7 +31,7 @@ TINY = dict(num_frames=T, image_size=S, patch_size=P, hidden_size=16, num_hidden
 def tiny(name: str, **kw: Any) -> Any:
     torch.manual_seed(0)
     options: dict[str, Any] = {"weights": None, **TINY, **kw}
-    return vidxai.load_model(name, **options)
+    return load_model(name, **options)
 
 
 def clip(seed: int = 0) -> torch.Tensor:
@@ -279,7 +280,7 @@ def test_cnn_raises_unsupported(method, tiny_model, tiny_clip):
 
 
 def test_mvit_names_the_methods_that_work():
-    model = vidxai.load_model("mvit_v2_s", weights=None, num_frames=4, size=32)
+    model = load_model("mvit_v2_s", weights=None, num_frames=4, size=32)
     with pytest.raises(UnsupportedModelError, match="gradcam"):
         vidxai.explain(model, torch.rand(3, 4, 32, 32), method="attention_rollout")
 
