@@ -4,18 +4,19 @@ For each configuration (tiny and full-size; random weights) this times, on one c
 
 * ``forward``: one no-grad forward pass;
 * ``fwd+bwd``: one forward pass and the backward pass to the input;
-* each method through ``vidxai.explain`` with the target given. ``explain`` also runs one
-  no-grad forward on the intact clip (for the reported score); that pass is subtracted, so the
-  figure is the method's own cost.
+* ``explain`` with a method that does nothing (``bench_noop``: zero map): ``explain``'s own
+  fixed work (session, eval mode, input checks) and its no-grad forward on the intact clip;
+* each method through ``vidxai.explain`` with the target given, minus the ``bench_noop`` call:
+  the method's own cost.
 
 Overhead = method ÷ fwd+bwd for ``transformer_relevance`` and ``lrp`` (target ≤ 1.5×), method ÷
 forward for ``attention_rollout`` (target ≤ 1.2×). Times are this process's CPU time
 (``time.process_time``; run with one thread), the variants of a configuration interleaved within
 each repeat, each figure the minimum of ``--repeats`` runs (at least 5 for the tiny ones).
-``--compare`` adds the zennit methods run through zennit's own hooks (the previous
-implementation, whose layers' ordinary backward passes run and are discarded). The peak
-resident memory of the process after each configuration is printed too (it only grows:
-configurations run smallest first).
+``--compare`` adds the zennit methods run through zennit's own hooks (the first implementation,
+whose layers' ordinary backward passes run and are discarded). The peak resident memory of the
+process after each configuration is printed too (it only grows: configurations run smallest
+first).
 
 Tiny configurations get one untimed warm-up call per method; full-size ones do not (the tiny ones
 have warmed the process up, and each full-size call takes many seconds).
@@ -36,11 +37,26 @@ import time
 import warnings
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager, nullcontext
+from dataclasses import dataclass
 from functools import partial
 
 import torch
 
 import vidxai
+from vidxai.core.context import ExplainContext
+from vidxai.core.registry import MethodOutput, register_method
+
+
+@dataclass(frozen=True)
+class _NoParams:
+    """``bench_noop`` takes no parameters."""
+
+
+@register_method("bench_noop", params=_NoParams, family="relevance", description="benchmark only")
+def _noop(ctx: ExplainContext, params: _NoParams) -> MethodOutput:
+    """A zero map: what ``explain`` costs around a method (session, intact forward pass)."""
+    return MethodOutput(torch.zeros(ctx.x.shape[2:]))
+
 
 TINY_TF = dict(hidden_size=64, num_hidden_layers=4, num_attention_heads=4, intermediate_size=128,
                image_size=64, patch_size=16)  # fmt: skip
@@ -129,6 +145,7 @@ def bench(
     runs: dict[str, Callable[[], object]] = {
         "forward": partial(_forward, model, x),
         "fwd+bwd": partial(_forward_backward, model, x),
+        "explain": partial(_explain, model, x, "bench_noop"),
         **{m: partial(_explain, model, x, m) for m in methods},
     }
     if warm:
@@ -138,20 +155,20 @@ def bench(
     for _ in range(repeats):
         for key, fn in runs.items():
             times[key] = min(times[key], cpu_seconds(fn))
-    t_fwd, t_fb = times["forward"], times["fwd+bwd"]
+    t_fwd, t_fb, t_explain = times["forward"], times["fwd+bwd"], times["explain"]
     for method in methods:
-        t_m = times[method] - t_fwd  # explain's pass on the intact clip
+        t_m = times[method] - t_explain  # explain's own work and its pass on the intact clip
         rollout = method == "attention_rollout"
         ratio = t_m / (t_fwd if rollout else t_fb)
         target = "≤ 1.2× fwd" if rollout else "≤ 1.5× fwd+bwd"
-        print(f"| {label} | {method} | {t_fwd:.3f} | {t_fb:.3f} | {t_m:.3f} | "
+        print(f"| {label} | {method} | {t_fwd:.3f} | {t_fb:.3f} | {t_explain:.3f} | {t_m:.3f} | "
               f"{ratio:.2f}× | {target} | {peak_mib():.0f} |", flush=True)  # fmt: skip
 
 
 def run(regime: str, repeats: int, models: tuple[str, ...] = (), compare: bool = False) -> None:
-    print("| configuration | method | forward s | fwd+bwd s | method s | overhead | target | "
-          "peak RSS MiB |")  # fmt: skip
-    print("|---|---|---|---|---|---|---|---|")
+    print("| configuration | method | forward s | fwd+bwd s | explain (no-op) s | method s | "
+          "overhead | target | peak RSS MiB |")  # fmt: skip
+    print("|---|---|---|---|---|---|---|---|---|")
     for reg, label, name, options, methods in CONFIGS:
         if (regime == "both" or reg == regime) and (not models or name in models):
             if compare:
