@@ -69,6 +69,7 @@ def test_merged_batchnorm_is_exactly_the_identity():
             results.append(net(x))
             for i in instances:
                 i.remove()
+            assert "forward" not in net[1].__dict__  # the identity forward is removed again
         assert torch.equal(net(x), before)
     torch.testing.assert_close(results[0], before, rtol=1e-6, atol=1e-6)
     assert not torch.allclose(results[1], before, rtol=1e-3)  # zennit's: ÷ √(1 + eps) again

@@ -55,6 +55,9 @@ class ExactMergeBatchNorm(SequentialMergeBatchNorm):  # type: ignore[misc]
     zennit leaves the merged BatchNorm with mean 0, variance 1 and its ``eps``, so it still
     divides by √(1 + eps): ×(1 + 10⁻³)^(-½) per layer for I3D's eps = 10⁻³, 1 % of the logit
     over its depth, which Σ R then misses. Here the variance becomes 1 − eps.
+
+    The emptied BatchNorm also skips its arithmetic while merged: its forward returns the input
+    (the identity it computes, without a pass over the activations forward and one backward).
     """
 
     @staticmethod
@@ -63,6 +66,20 @@ class ExactMergeBatchNorm(SequentialMergeBatchNorm):  # type: ignore[misc]
         batch_norm.running_var.data = torch.full_like(
             batch_norm.running_var.data, 1.0 - batch_norm.eps
         )
+
+    def register(self, linears: Any, batch_norm: Any) -> None:
+        super().register(linears, batch_norm)
+        batch_norm.forward = _identity
+
+    def remove(self) -> None:
+        if self.batch_norm is not None:
+            self.batch_norm.__dict__.pop("forward", None)
+        super().remove()
+
+
+def _identity(x: Tensor) -> Tensor:
+    """The merged BatchNorm's forward."""
+    return x
 
 
 def _video_block_forward(self: Any, x: Tensor) -> Tensor:

@@ -19,6 +19,7 @@ from zennit.rules import AlphaBeta, Epsilon
 from zennit.types import Convolution, Linear
 
 from vidxai.relevance.canonizers import video_canonizers
+from vidxai.relevance.fast_flat import FastFlat
 from vidxai.relevance.rules import FastZPlus
 
 
@@ -27,11 +28,17 @@ def _fast_plus(stabilizer: float, types: Any = Convolution) -> list[tuple[Any, A
     return [(types, FastZPlus(stabilizer=stabilizer))]
 
 
+def _fast_flat(stabilizer: float) -> list[tuple[Any, Any]]:
+    """``first_map`` entry: zennit's flat rule, computed with one-channel convolutions."""
+    return [(Convolution, FastFlat(stabilizer=stabilizer))]
+
+
 def _epsilon_plus_flat(p: Any, low: Tensor, high: Tensor) -> Composite:
     return EpsilonPlusFlat(
         epsilon=p.epsilon,
         stabilizer=p.stabilizer,
         layer_map=_fast_plus(p.stabilizer),
+        first_map=_fast_flat(p.stabilizer),
         canonizers=video_canonizers(),
     )
 
@@ -54,6 +61,7 @@ def _epsilon_alpha_beta_flat(p: Any, low: Tensor, high: Tensor) -> Composite:
         epsilon=p.epsilon,
         stabilizer=p.stabilizer,
         layer_map=layer_map,  # prepended: takes precedence over the built-in α=2, β=1
+        first_map=_fast_flat(p.stabilizer),
         canonizers=video_canonizers(),
     )
 
