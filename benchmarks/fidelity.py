@@ -76,6 +76,8 @@ VARIANTS: dict[str, dict[str, dict[str, Any]]] = {
         "iid, alpha=auto": {"design": "iid", "alpha": "auto"},
         "sobol, alpha=auto": {"design": "sobol", "alpha": "auto"},
         "hadamard, alpha=auto": {"design": "hadamard", "alpha": "auto"},
+        "foldover, alpha=1": {"design": "foldover", "alpha": 1.0},
+        "sobol (previous default)": {"design": "sobol", "alpha": 1.0},
     },
     "kernel_shap3d": {
         "revex": {"design": "iid", "pairs": True, "complete": False, "control": "none"},
@@ -89,6 +91,8 @@ VARIANTS: dict[str, dict[str, dict[str, Any]]] = {
         "sobol, regression control": {"design": "sobol", "control": "auto"},
         "hadamard, regression control": {"design": "hadamard", "control": "auto"},
         "iid, regression control": {"design": "iid", "control": "auto"},
+        "foldover, regression control": {"design": "foldover", "control": "auto"},
+        "sobol (previous default)": {"design": "sobol", "control": "auto"},
     },
 }
 

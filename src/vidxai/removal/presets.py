@@ -99,8 +99,10 @@ class Lime3DParams(_Sampled):
         alpha: ridge penalty (REVEX: 1), or ``"auto"``: chosen by exact leave-one-out
             error, capped so that it vanishes relative to ``n_samples`` (see
             :class:`~vidxai.removal.summarize.LimeRidge`).
-        design: keep draws from ``sobol`` (scrambled Sobol points, default), ``hadamard``
-            (randomised Hadamard blocks) or ``iid`` uniforms (REVEX).
+        design: keep draws from ``foldover`` (default: an orthogonal Hadamard block of
+            ``2^L ≥ M + 1`` rows, then its complements; full rank from ``2^L`` rows on),
+            ``sobol`` (scrambled Sobol points: rank-deficient below ``2^(L+1)`` rows),
+            ``hadamard`` (randomised resolution IV blocks) or ``iid`` uniforms (REVEX).
         antithetic: complementary pairs ``(z, 1 − z)`` (needs ``p = 0.5``; off by default:
             a pair spends two passes on one direction of the design, which measured worse
             below M samples). ``design="iid", antithetic=False`` is REVEX's sampler.
@@ -109,7 +111,7 @@ class Lime3DParams(_Sampled):
     p: float = 0.5
     kernel_width: float = 0.25
     alpha: float | Literal["auto"] = 1.0
-    design: DesignName = "sobol"
+    design: DesignName = "foldover"
     antithetic: bool = False
 
     def __post_init__(self) -> None:
@@ -216,7 +218,8 @@ class Rise3DParams(_Sampled):
         form: ``cell`` (REVEX: per-cell mean when kept, masks upsampled trilinearly, the cell
             values upsampled the same way) or ``pixel`` (original RISE: per-voxel
             Σ s·mask / (N·p) with masks from a (c+1) grid cropped at random offsets).
-        design: ``sobol`` (default) or ``iid`` (REVEX) keep draws.
+        design: ``foldover`` (default, see lime3d), ``sobol``, ``hadamard`` or ``iid``
+            (REVEX) keep draws.
         antithetic: complementary pairs (needs ``p = 0.5``; off by default, see lime3d).
         control: control variate of the estimator: ``auto`` (``regression`` for the cell
             form, ``mean`` for the pixel form), ``none`` (REVEX / RISE), ``regression``
@@ -228,7 +231,7 @@ class Rise3DParams(_Sampled):
     segmentation: SegmentationName = "grid"
     p: float = 0.5
     form: Literal["cell", "pixel"] = "cell"
-    design: DesignName = "sobol"
+    design: DesignName = "foldover"
     antithetic: bool = False
     control: Literal["auto", "none", "mean", "regression"] = "auto"
 

@@ -21,9 +21,11 @@ from torch import Tensor
 from torch.quasirandom import SobolEngine
 
 from vidxai.errors import ParameterError
+from vidxai.removal.sample.foldover import foldover_points
+from vidxai.removal.sample.walsh import walsh_digits
 
-DesignName = Literal["iid", "sobol", "hadamard"]
-DESIGNS: tuple[str, ...] = ("iid", "sobol", "hadamard")
+DesignName = Literal["iid", "sobol", "hadamard", "foldover"]
+DESIGNS: tuple[str, ...] = ("iid", "sobol", "hadamard", "foldover")
 
 
 def check_design(design: str) -> None:
@@ -42,6 +44,9 @@ def uniform_points(design: str, n: int, d: int, generator: torch.Generator) -> T
       ``n/2`` points fall below 0.5 in each column).
     * ``hadamard``: randomised Hadamard blocks (:func:`hadamard_points`): each column of a
       block is exactly balanced at 0.5 and every two columns are exactly orthogonal there.
+    * ``foldover``: an orthogonal Hadamard half-block of ``2^L ≥ M + 1`` rows followed by its
+      complements ``1 − u`` (:func:`~vidxai.removal.sample.foldover.foldover_points`): full
+      rank from ``2^L`` rows on, resolution IV over the whole block.
     """
     dev = generator.device
     if design == "iid":
@@ -49,6 +54,8 @@ def uniform_points(design: str, n: int, d: int, generator: torch.Generator) -> T
     check_design(design)
     if design == "hadamard":
         return hadamard_points(n, d, generator)
+    if design == "foldover":
+        return foldover_points(n, d, generator)
     if d > SobolEngine.MAXDIM:
         raise ParameterError(
             f"design='sobol' supports at most {SobolEngine.MAXDIM} features, got {d}; "
@@ -88,9 +95,7 @@ def hadamard_points(n: int, d: int, generator: torch.Generator) -> Tensor:
         flips = torch.randint(0, 2, (d,), generator=generator, device=dev)
         rows = torch.randperm(b, generator=generator, device=dev)[:need]
         seed = int(torch.randint(0, 2**62, (1,), generator=generator, device=dev).item())
-        r_bits = ((rows.unsqueeze(1) & place) > 0).double()  # need×L
-        c_bits = ((codes.unsqueeze(1) & place) > 0).double()  # d×L
-        first = ((r_bits @ c_bits.T).round().long() + flips) % 2  # need×d first binary digits
+        first = walsh_digits(rows, codes, flips, bits)  # need×d first binary digits
         # the other digits: a CPU stream per block, whose first rows do not depend on `need`
         rest = torch.rand(need, d, generator=torch.Generator().manual_seed(seed)).to(dev)
         blocks.append(((first.float() + rest) / 2).clamp(max=1.0 - 2.0**-24))
