@@ -8,12 +8,14 @@ import pytest
 import torch
 from torch import nn
 from zennit.composites import LayerMapComposite
-from zennit.rules import Flat
+from zennit.layer import Sum
+from zennit.rules import Flat, Norm
 from zennit.types import Convolution
 
-from vidxai.relevance import fast_flat
+from vidxai.relevance import fast_flat, fast_norm
 from vidxai.relevance.direct import direct
 from vidxai.relevance.fast_flat import FastFlat
+from vidxai.relevance.fast_norm import FastNorm
 
 CONV: dict[int, Any] = {1: nn.Conv1d, 2: nn.Conv2d, 3: nn.Conv3d}
 
@@ -63,3 +65,43 @@ def test_grouped_convolutions_use_zennits_flat(fast_calls):
     reference = _relevance(net, LayerMapComposite([(Convolution, Flat())]), x)
     torch.testing.assert_close(ours, reference, rtol=1e-5, atol=1e-7)
     assert fast_calls == []
+
+
+class Residual(nn.Module):
+    """relu(a(x) + b(x)) with the sum through zennit's ``Sum`` (as the canonizers route it)."""
+
+    def __init__(self) -> None:
+        super().__init__()
+        torch.manual_seed(8)
+        self.a, self.b = nn.Linear(5, 4), nn.Linear(5, 4)
+        self.sum = Sum(dim=0)
+
+    def forward(self, x: torch.Tensor) -> torch.Tensor:
+        return self.sum(torch.stack([self.a(x), self.b(x)], dim=0))
+
+
+def test_fast_norm_equals_zennits_norm_at_a_sum(monkeypatch):
+    calls = []
+    original = fast_norm.sum_relevance
+    monkeypatch.setattr(fast_norm, "sum_relevance", lambda *a: calls.append(1) or original(*a))
+    net = Residual()
+    x = torch.randn(6, 5, generator=torch.Generator().manual_seed(9))
+    x[0] = 0.0  # one summed unit exactly 0: zennit's stabiliser counts 0 as positive
+    with torch.no_grad():
+        net.a.bias[0] = net.b.bias[0] = 0.0
+    assert float(net(x)[0, 0].detach()) == 0.0
+    for wrap in (direct, lambda c: c):
+        ours = _relevance(net, wrap(LayerMapComposite([(Sum, FastNorm())])), x)
+        reference = _relevance(net, LayerMapComposite([(Sum, Norm())]), x)
+        torch.testing.assert_close(ours, reference, rtol=1e-5, atol=1e-7)
+    assert len(calls) == 2
+
+
+def test_sum_relevance_known_answer():
+    # two summands 3 and −1 (sum 2) receiving R = 4: R_i = x_i · 4 / (2 + ε)
+    x = torch.tensor([[3.0], [-1.0]])
+    r = fast_norm.sum_relevance(x, torch.tensor([4.0]), 0, 1e-6)
+    torch.testing.assert_close(r, torch.tensor([[6.0], [-2.0]]), rtol=1e-5, atol=0)
+    # summands −3 and 1 (sum −2, stabilised −2.5): R_i = x_i · 4 / (−2.5)
+    negative = fast_norm.sum_relevance(-x, torch.tensor([4.0]), 0, 0.5)
+    torch.testing.assert_close(negative, torch.tensor([[12.0 / 2.5], [-4.0 / 2.5]]))

@@ -15,17 +15,25 @@ from zennit.composites import (
     GuidedBackprop,
 )
 from zennit.core import Composite
+from zennit.layer import Sum
 from zennit.rules import AlphaBeta, Epsilon
 from zennit.types import Convolution, Linear
 
 from vidxai.relevance.canonizers import video_canonizers
 from vidxai.relevance.fast_flat import FastFlat
+from vidxai.relevance.fast_norm import FastNorm
 from vidxai.relevance.rules import FastZPlus
 
 
+def _fast_sum(stabilizer: float) -> list[tuple[Any, Any]]:
+    """``layer_map`` entry: zennit's norm rule at residual sums, computed directly."""
+    return [(Sum, FastNorm(stabilizer=stabilizer))]
+
+
 def _fast_plus(stabilizer: float, types: Any = Convolution) -> list[tuple[Any, Any]]:
-    """``layer_map`` entry replacing zennit's z⁺ by the same rule with a one-copy fast path."""
-    return [(types, FastZPlus(stabilizer=stabilizer))]
+    """``layer_map`` entries replacing zennit's z⁺ by the same rule with a one-copy fast path
+    (and the norm rule at residual sums by its direct computation)."""
+    return [*_fast_sum(stabilizer), (types, FastZPlus(stabilizer=stabilizer))]
 
 
 def _fast_flat(stabilizer: float) -> list[tuple[Any, Any]]:
@@ -50,13 +58,15 @@ def _epsilon_gamma_box(p: Any, low: Tensor, high: Tensor) -> Composite:
         epsilon=p.epsilon,
         gamma=p.gamma,
         stabilizer=p.stabilizer,
+        layer_map=_fast_sum(p.stabilizer),
         canonizers=video_canonizers(),
     )
 
 
 def _epsilon_alpha_beta_flat(p: Any, low: Tensor, high: Tensor) -> Composite:
     alpha, beta = p.alpha_beta
-    layer_map = [(Convolution, AlphaBeta(alpha=alpha, beta=beta, stabilizer=p.stabilizer))]
+    rule = AlphaBeta(alpha=alpha, beta=beta, stabilizer=p.stabilizer)
+    layer_map = [*_fast_sum(p.stabilizer), (Convolution, rule)]
     return EpsilonAlpha2Beta1Flat(
         epsilon=p.epsilon,
         stabilizer=p.stabilizer,
@@ -80,7 +90,8 @@ def _epsilon(p: Any, low: Tensor, high: Tensor) -> Composite:
     return EpsilonPlus(
         epsilon=p.epsilon,
         stabilizer=p.stabilizer,
-        layer_map=[(Convolution, Epsilon(epsilon=p.epsilon))],  # prepended: replaces z⁺
+        # prepended: ε replaces the composite's z⁺ on convolutions
+        layer_map=[*_fast_sum(p.stabilizer), (Convolution, Epsilon(epsilon=p.epsilon))],
         canonizers=video_canonizers(),
     )
 
