@@ -10,7 +10,10 @@ For each configuration (tiny and full-size; random weights) this times, on one c
   the method's own cost.
 
 Overhead = method ÷ fwd+bwd for ``transformer_relevance`` and ``lrp`` (target ≤ 1.5×), method ÷
-forward for ``attention_rollout`` (target ≤ 1.2×). Times are this process's CPU time
+forward for ``attention_rollout`` (target ≤ 1.2×). A model whose attention runs fused (VideoMAE's
+``sdpa``) never forms the probabilities the attention methods read; for it the same passes are
+also timed with ``eager`` attention (what the methods run), and the overhead over those is
+printed too (``=`` where the two are the same). Times are this process's CPU time
 (``time.process_time``; run with one thread), the variants of a configuration interleaved within
 each repeat, each figure the minimum of ``--repeats`` runs (at least 5 for the tiny ones).
 ``--compare`` adds the zennit methods run through zennit's own hooks (the first implementation,
@@ -75,6 +78,7 @@ CONFIGS: list[tuple[str, str, str, dict, tuple[str, ...]]] = [
     ("tiny", "i3d 16×64²", "i3d", {"num_frames": 16, "size": 64}, ("lrp",)),
     ("full", "r3d_18 16×112²", "r3d_18", {}, ("lrp", "guided_backprop", "excitation_backprop")),
     ("full", "r2plus1d_18 16×112²", "r2plus1d_18", {}, ("lrp",)),
+    ("full", "tsm_r18 8×224²", "tsm_r18", {}, ("lrp",)),
     ("full", "s3d 16×224²", "s3d", {"num_frames": 16}, ("lrp",)),
     ("full", "i3d 32×224²", "i3d", {"num_frames": 32}, ("lrp",)),
     ("full", "TimeSformer-base 8×224²", "timesformer", {},
@@ -122,6 +126,31 @@ def zennit_hooks() -> Iterator[None]:
         zennit_run.direct = original
 
 
+@contextmanager
+def eager_attention(model: torch.nn.Module) -> Iterator[None]:
+    """The model's Hugging Face attention switched to ``eager`` (explicit probabilities)."""
+    config = getattr(getattr(model, "module", model), "config", None)
+    before = getattr(config, "_attn_implementation", None)
+    try:
+        if config is not None:
+            config._attn_implementation = "eager"
+        yield
+    finally:
+        if config is not None:
+            config._attn_implementation = before
+
+
+def _eager(fn: Callable[[], object], model: torch.nn.Module) -> None:
+    with eager_attention(model):
+        fn()
+
+
+def _fused_attention(model: torch.nn.Module) -> bool:
+    """True when the model's attention runs without explicit probabilities (e.g. ``sdpa``)."""
+    config = getattr(getattr(model, "module", model), "config", None)
+    return getattr(config, "_attn_implementation", "eager") not in ("eager", None)
+
+
 def _explain(model: torch.nn.Module, x: torch.Tensor, method: str) -> None:
     name, _, variant = method.partition(" ")
     with zennit_hooks() if variant == "(zennit hooks)" else nullcontext():
@@ -148,6 +177,9 @@ def bench(
         "explain": partial(_explain, model, x, "bench_noop"),
         **{m: partial(_explain, model, x, m) for m in methods},
     }
+    if _fused_attention(model):  # the attention methods need the probabilities: eager passes
+        runs["forward (eager)"] = partial(_eager, runs["forward"], model)
+        runs["fwd+bwd (eager)"] = partial(_eager, runs["fwd+bwd"], model)
     if warm:
         for method in methods:
             runs[method]()  # warm-up (first-call imports, allocator)
@@ -159,16 +191,18 @@ def bench(
     for method in methods:
         t_m = times[method] - t_explain  # explain's own work and its pass on the intact clip
         rollout = method == "attention_rollout"
-        ratio = t_m / (t_fwd if rollout else t_fb)
+        base = "forward" if rollout else "fwd+bwd"
+        ratio = t_m / times[base]
+        eager = f"{t_m / times[base + ' (eager)']:.2f}×" if base + " (eager)" in times else "="
         target = "≤ 1.2× fwd" if rollout else "≤ 1.5× fwd+bwd"
         print(f"| {label} | {method} | {t_fwd:.3f} | {t_fb:.3f} | {t_explain:.3f} | {t_m:.3f} | "
-              f"{ratio:.2f}× | {target} | {peak_mib():.0f} |", flush=True)  # fmt: skip
+              f"{ratio:.2f}× | {eager} | {target} | {peak_mib():.0f} |", flush=True)  # fmt: skip
 
 
 def run(regime: str, repeats: int, models: tuple[str, ...] = (), compare: bool = False) -> None:
     print("| configuration | method | forward s | fwd+bwd s | explain (no-op) s | method s | "
-          "overhead | target | peak RSS MiB |")  # fmt: skip
-    print("|---|---|---|---|---|---|---|---|---|")
+          "overhead | vs eager attention | target | peak RSS MiB |")  # fmt: skip
+    print("|---|---|---|---|---|---|---|---|---|---|")
     for reg, label, name, options, methods in CONFIGS:
         if (regime == "both" or reg == regime) and (not models or name in models):
             if compare:
