@@ -45,8 +45,12 @@ def torchray_mask(params: torch.Tensor, size: int, step: int, sigma: float) -> t
     return (v * torch.softmax(20 * v, 1)).sum(1).clamp(0, 1)
 
 
-def direct_mask(params: torch.Tensor, size: tuple[int, int], step: int, sigma: float):
-    """Each padded pixel: smax over its K×K neighbour parameters (zero outside the grid)."""
+def direct_mask(
+    params: torch.Tensor, size: tuple[int, int], step: int, sigma: float, clamp: bool = True
+):
+    """Each padded pixel: smax over its K×K neighbour parameters (zero outside the grid);
+    ``clamp=False`` leaves out the final clamp to [0, 1] (whose autograd is 0 where the smax
+    is exactly 0, as every cell whose neighbours are all 0 is)."""
     h, w = params.shape[1:]
     r = round(sigma)
     hp, wp = size[0] + 2 * r, size[1] + 2 * r
@@ -66,7 +70,8 @@ def direct_mask(params: torch.Tensor, size: tuple[int, int], step: int, sigma: f
             )
             vs.append(p.double() * smooth_kernel(d / sigma))
     v = torch.stack(vs, 1)
-    return (v * torch.softmax(20 * v, 1)).sum(1).clamp(0, 1)
+    m = (v * torch.softmax(20 * v, 1)).sum(1)
+    return m.clamp(0, 1) if clamp else m
 
 
 def test_grid_of_the_reference_setting():
@@ -122,11 +127,14 @@ def test_mask_backward_passes_gradcheck():
 
 
 def test_blocked_eager_kernels_equal_one_block(monkeypatch):
-    """Frames split into blocks give the values and gradients of one block holding them all."""
+    """Frames split into blocks give the values and gradients of one block holding them all,
+    also with exact zeros."""
     from vidxai.extremal import mask as mask_module
 
     grid = MaskGrid((20, 24), 3, 4.0)
     p = torch.rand(5, *grid.param_shape, generator=torch.Generator().manual_seed(5))
+    p[1, 2:] = 0.0  # a frame that is mostly zero: blocks with fewer rows, cells left out
+    p[3] = 0.0
     w = torch.randn(5, *grid.padded_shape, generator=torch.Generator().manual_seed(6))
     out = []
     for elements in (1, 1 << 30):  # one frame per block; everything in one block
@@ -135,6 +143,71 @@ def test_blocked_eager_kernels_equal_one_block(monkeypatch):
         _, padded = SmoothMaskGenerator(grid).generate(q)
         out.append((padded, torch.autograd.grad((padded * w).sum(), q)[0]))
     torch.testing.assert_close(out[0], out[1])
+
+
+def sparse_params(shape: tuple[int, ...], seed: int) -> torch.Tensor:
+    """Parameters as the clamp leaves them late in a run: mostly exactly 0, one frame all 0,
+    one all 1, isolated non-zero values and a blob."""
+    gen = torch.Generator().manual_seed(seed)
+    p = torch.rand(shape, generator=gen, dtype=torch.float64)
+    p[torch.rand(shape, generator=gen) < 0.8] = 0.0
+    p[0] = 0.0
+    p[1] = 1.0
+    p[2, 1:3, 1:4] = 0.7
+    return p
+
+
+@pytest.mark.parametrize(
+    ("size", "step", "sigma"), [((112, 112), 7, 11.0), ((20, 26), 3, 5.0), ((9, 13), 1, 1.6)]
+)
+def test_mask_with_exact_zeros_matches_direct_definition_and_its_gradient(size, step, sigma):
+    """At exact zeros (as the clamp leaves many parameters) values and gradients equal the
+    plain float64 definition's (autograd through ``direct_mask`` without its final clamp,
+    which the kernel's backward treats as the identity: at p = 0 the derivative from the
+    feasible side, ∂m/∂v = 1/N)."""
+    grid = MaskGrid(size, step, sigma)
+    p = sparse_params((4, *grid.param_shape), 7)
+    w = torch.randn(4, *grid.padded_shape, generator=torch.Generator().manual_seed(8))
+    q = p.float().requires_grad_(True)
+    _, padded = SmoothMaskGenerator(grid).generate(q)
+    (g_ours,) = torch.autograd.grad((padded * w).sum(), q)
+    ref_p = p.clone().requires_grad_(True)
+    ref = direct_mask(ref_p, size, step, sigma, clamp=False)
+    (g_ref,) = torch.autograd.grad((ref * w.double()).sum(), ref_p)
+    torch.testing.assert_close(padded.double(), ref, atol=3e-6, rtol=0)
+    torch.testing.assert_close(g_ours.double(), g_ref, atol=2e-4, rtol=1e-4)
+    assert torch.equal(padded[0], torch.zeros_like(padded[0]))  # an all-zero frame: m = 0
+
+
+def test_a_frame_gets_bitwise_the_same_mask_and_gradient_in_any_batch():
+    """Sparse and dense frames in one batch: a frame's values do not depend on the other frames
+    (the methods' batch parity needs this bitwise: the optimisation amplifies rounding)."""
+    grid = MaskGrid((112, 112), 7, 11.0)
+    p = sparse_params((6, *grid.param_shape), 11).float()
+    p[3] = torch.rand(grid.param_shape, generator=torch.Generator().manual_seed(12))
+    w = torch.randn(6, *grid.padded_shape, generator=torch.Generator().manual_seed(13))
+    gen = SmoothMaskGenerator(grid)
+
+    def run(rows: list[int]) -> tuple[torch.Tensor, torch.Tensor]:
+        q = p[rows].clone().requires_grad_(True)
+        _, padded = gen.generate(q)
+        return padded.detach(), torch.autograd.grad((padded * w[rows]).sum(), q)[0]
+
+    everything = run(list(range(6)))
+    for rows in ([3], [2, 3], [5, 4, 3, 2, 1, 0]):
+        alone = run(rows)
+        for i, r in enumerate(rows):
+            assert torch.equal(alone[0][i], everything[0][r])
+            assert torch.equal(alone[1][i], everything[1][r])
+
+
+def test_unfold_equals_f_unfold():
+    from vidxai.extremal.mask import _unfold
+
+    x = torch.rand(3, 11, 9, generator=torch.Generator().manual_seed(14))
+    for k in (1, 3, 7):
+        assert torch.equal(_unfold(x, k), F.unfold(x.unsqueeze(1), (k, k)))
+    assert torch.equal(_unfold(x.transpose(1, 2), 3), F.unfold(x.transpose(1, 2)[:, None], 3))
 
 
 def test_mask_stays_in_unit_interval_and_rejects_bad_shapes():

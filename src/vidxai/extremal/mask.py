@@ -161,6 +161,16 @@ def _exponent_weights(wt: Tensor) -> Tensor:
     return (wt.t() * (COLDNESS * _LOG2E)).unsqueeze(-1)
 
 
+def _unfold(ppad: Tensor, k: int) -> Tensor:
+    """``B×Hx×Wx`` padded parameters → ``B×N×L`` (``F.unfold`` with a ``k×k`` kernel): one
+    strided copy of the ``k×k`` shifted views (several times faster than ``im2col`` on a CPU)."""
+    b, hx, wx = ppad.shape
+    ch, cw = hx - k + 1, wx - k + 1
+    x = ppad.contiguous()
+    sb, sy, sx = x.stride()
+    return x.as_strided((b, k, k, ch, cw), (sb, sy, sx, sy, sx)).reshape(b, k * k, ch * cw)
+
+
 def _forward_eager(ut: Tensor, wt: Tensor, geo: tuple[int, ...]) -> tuple[Tensor, ...]:
     """Blocked eager smax: B×N×L parameters → (padded mask, m B×P×L, Z B×P×L).
 
@@ -252,7 +262,7 @@ class _SmoothMask(torch.autograd.Function):
     def forward(  # type: ignore[override]
         ctx: Any, ppad: Tensor, wt: Tensor, k: int, geo: tuple[int, ...], backend: Backend
     ) -> Tensor:
-        ut = F.unfold(ppad.unsqueeze(1), (k, k))  # B×N×L
+        ut = _unfold(ppad, k)  # B×N×L
         img, m, z = run(backend, _forward_fused, ut, wt, geo, eager=_forward_eager)
         ctx.save_for_backward(ut, wt, m, z)
         ctx.k, ctx.geo, ctx.backend, ctx.size = k, geo, backend, ppad.shape[1:]
