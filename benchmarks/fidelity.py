@@ -229,9 +229,14 @@ def curves(
     session: Any, job: dict, budgets: list[int], seeds: int, ablation: bool | list[str]
 ) -> dict[str, Any]:
     """Fidelity per (method, variant, budget), and the auto budget's spend and fidelity.
-    ``ablation``: every variant (True), none (False: REVEX and the defaults) or these names."""
+    ``ablation``: every variant (True), none (False: REVEX and the defaults) or these names.
+    ``job["shap"]``: ``(clips, seeds)`` for kernel_shap3d (cheap on 12 cells, and Spearman
+    over 12 values is coarse: more runs), else the first ``job["clips"]`` clips × ``seeds``."""
     res: dict[str, Any] = {}
     for method in METHODS:
+        clips, runs = job.get("clips", session.x.shape[0]), seeds
+        if method == "kernel_shap3d" and job.get("shap"):
+            clips, runs = job["shap"]
         variants = ["revex", "vidxai"]
         if ablation:
             variants += [
@@ -242,9 +247,9 @@ def curves(
         fid: dict[str, list[list[float]]] = {v: [] for v in variants}
         auto_n, auto_fid = [], []
         t0 = time.process_time()
-        for i in range(session.x.shape[0]):
+        for i in range(min(clips, session.x.shape[0])):
             ref = reference(session, i, method, job["setting"], job["key"], job["batch"])
-            for seed in range(seeds):
+            for seed in range(runs):
                 for variant in variants:
                     maps = variant_maps(session, i, method, variant, budgets, seed, job)
                     fid[variant].append([spearman(m, ref) for m in maps])
@@ -255,6 +260,7 @@ def curves(
         res[method]["auto_n"] = float(np.mean(auto_n))
         res[method]["auto_fidelity"] = float(np.mean(auto_fid))
         res[method]["cpu_seconds"] = time.process_time() - t0
+        res[method]["runs"] = f"{min(clips, session.x.shape[0])} clips x {runs} seeds"
         print(f"  {job['setting']} {method}: {res[method]}", flush=True)
     return res
 
@@ -319,10 +325,10 @@ class _Normalised(torch.nn.Module):
 def table(results: dict[str, Any], budgets: list[int]) -> str:
     """The headline table: REVEX @1000 vs the defaults, and what ``auto`` spends."""
     lines = [
-        "| setting | method | REVEX fidelity @1000 | vidxai @333 | vidxai @1000 | "
+        "| setting | method | runs | REVEX fidelity @1000 | vidxai @333 | vidxai @1000 | "
         "passes vidxai needs to match REVEX @1000 | ≥ 3× fewer? | auto: passes | "
         "auto: fidelity |",
-        "|---|---|---|---|---|---|---|---|---|",
+        "|---|---|---|---|---|---|---|---|---|---|",
     ]
     for setting, res in results.items():
         for method, r in res.items():
@@ -335,7 +341,8 @@ def table(results: dict[str, Any], budgets: list[int]) -> str:
             else:
                 fewer = f"{'yes' if need <= 333 else 'no'} ({1000 / need:.1f}×)"
             lines.append(
-                f"| {setting} | {method} | {goal:.3f} | {at333:.3f} | {at1000:.3f} | "
+                f"| {setting} | {method} | {r.get('runs', '')} | {goal:.3f} | {at333:.3f} | "
+                f"{at1000:.3f} | "
                 f"{need:.0f} | {fewer} | {r['auto_n']:.0f} | {r['auto_fidelity']:.3f} |"
             )
     return "\n".join(lines)
@@ -397,6 +404,9 @@ def main() -> None:
     ap.add_argument("--budgets", default="100,200,333,500,1000")
     ap.add_argument("--r3d-shape", default="8,32,32", help="T,H,W (full setting: 16,112,112)")
     ap.add_argument("--r3d-seeds", type=int, default=1)
+    ap.add_argument("--shap-clips", type=int, default=None, help="demo kernel_shap3d clips")
+    ap.add_argument("--shap-seeds", type=int, default=None, help="demo kernel_shap3d seeds")
+    ap.add_argument("--r3d-shap-seeds", type=int, default=None, help="r3d kernel_shap3d seeds")
     ap.add_argument("--reference-samples", type=int, default=10_000)
     ap.add_argument("--r3d-reference-samples", type=int, default=None, help="else as demo")
     ap.add_argument("--ablation", action="store_true", help="also every single-technique variant")
@@ -421,13 +431,18 @@ def main() -> None:
         if args.setting not in (setting, "both"):
             continue
         if setting == "demo":
-            session_cm, key = demo_session(args.clips)
+            session_cm, key = demo_session(max(args.clips, args.shap_clips or 0))
             seeds, batch = args.seeds, 64
         else:
             shape = tuple(int(v) for v in args.r3d_shape.split(","))
             session_cm, key = r3d_session(shape)  # type: ignore[arg-type]
             seeds, batch = args.r3d_seeds, 32
-        job = {"setting": setting, "key": key, "batch": batch}
+        job: dict[str, Any] = {"setting": setting, "key": key, "batch": batch}
+        if setting == "demo":
+            job["clips"] = args.clips
+            job["shap"] = (args.shap_clips or args.clips, args.shap_seeds or args.seeds)
+        elif args.r3d_shap_seeds:
+            job["shap"] = (1, args.r3d_shap_seeds)
         refs = args.r3d_reference_samples if setting == "r3d" else None
         globals()["REFERENCE_SAMPLES"] = refs or args.reference_samples
         with session_cm as session:
