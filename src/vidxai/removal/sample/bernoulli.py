@@ -21,6 +21,9 @@ class BernoulliSampler:
 
     * ``design="sobol"``: the ``u`` are a scrambled Sobol sequence instead of independent
       uniforms (quasi-random, stratified columns). Unbiased: each scrambled point is uniform.
+    * ``design="hadamard"`` / ``"foldover"``: randomised Hadamard blocks (resolution IV) or
+      fold-over blocks (an orthogonal block, then its complements), see
+      :func:`~vidxai.removal.sample.design.uniform_points`. Every row is exactly uniform.
     * ``antithetic=True`` (needs ``p = 0.5``): rows come in complementary pairs ``(z, 1 − z)``;
       each feature is then kept in exactly half of the random rows. Unbiased for ``p = 0.5``
       only, where ``1 − z`` has the same distribution as ``z``; pairs are the independent units
@@ -33,7 +36,7 @@ class BernoulliSampler:
         n_samples: total rows (forward passes), including the intact row when ``include_intact``.
         p: keep probability, strictly between 0 and 1.
         include_intact: make row 0 the intact clip (LIME's convention; it anchors the surrogate).
-        design: ``iid`` (REVEX) or ``sobol``.
+        design: ``iid`` (REVEX), ``sobol``, ``hadamard`` or ``foldover``.
         antithetic: complementary pairs.
     """
 
