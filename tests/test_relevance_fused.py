@@ -170,3 +170,25 @@ def test_only_plain_layers_are_fused():
             return super().forward(x) * 2
 
     assert not is_plain(Custom(2, 3, 3))
+
+
+def test_i3d_padded_convolutions_are_fused_and_match_zennits_own_rules(fused_calls):
+    # reference: zennit's own composite (ZPlus, Flat, Norm through zennit's hooks), vidxai's
+    # canonizers; I3D's convolutions pad inside their canonized forward
+    from zennit.composites import EpsilonPlusFlat
+
+    from vidxai.models.zoo import load_model
+    from vidxai.relevance.canonizers import video_canonizers
+    from vidxai.relevance.composites import COMPOSITES
+    from vidxai.relevance.lrp import LrpParams
+
+    torch.manual_seed(0)
+    model = load_model("i3d", weights=None, num_classes=4, num_frames=8, size=(32, 32))
+    net = model.module.eval()
+    x = torch.randn(1, 3, 8, 32, 32, generator=torch.Generator().manual_seed(1))
+    ours = _relevance(net, direct(COMPOSITES["epsilon_plus_flat"](LrpParams(), x, x)), x, 0)
+    reference = _relevance(net, EpsilonPlusFlat(canonizers=video_canonizers()), x, 0)
+    scale = float(reference.abs().max())
+    torch.testing.assert_close(ours, reference, rtol=1e-4, atol=1e-5 * scale)
+    assert len(fused_calls) > 50  # every convolution but the first (flat rule)
+    assert count_hooks(net) == 0

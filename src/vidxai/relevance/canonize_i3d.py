@@ -42,14 +42,25 @@ class HeadPool(nn.AvgPool3d):
         return F.avg_pool3d(x, (min(2, t), h, w), stride=1)
 
 
-def _padded_conv_forward(self: nn.Conv3d, x: Tensor) -> Tensor:
-    """The convolution with TensorFlow "SAME" zero padding inside the layer."""
+def same_pads(conv: nn.Conv3d, x: Tensor) -> list[int]:
+    """TensorFlow "SAME" padding of ``x`` (``N×C×T×H×W``) for ``conv``, in ``F.pad`` order."""
     pads: list[int] = []
     for dim in (4, 3, 2):  # F.pad wants the last dimension first
         pads.extend(
-            same_padding(int(x.shape[dim]), self.kernel_size[dim - 2], self.stride[dim - 2])
+            same_padding(int(x.shape[dim]), conv.kernel_size[dim - 2], conv.stride[dim - 2])
         )
-    return self._conv_forward(F.pad(x, pads), self.weight, self.bias)
+    return pads
+
+
+def _padded_conv_forward(self: nn.Conv3d, x: Tensor) -> Tensor:
+    """The convolution with TensorFlow "SAME" zero padding inside the layer."""
+    return self._conv_forward(F.pad(x, same_pads(self, x)), self.weight, self.bias)
+
+
+def is_padded_conv(module: nn.Module) -> bool:
+    """True for a convolution whose forward this canonizer replaced (padding inside)."""
+    forward = module.__dict__.get("forward")
+    return getattr(forward, "__func__", None) is _padded_conv_forward
 
 
 def _unit_forward(self: Unit3D, x: Tensor) -> Tensor:

@@ -17,7 +17,7 @@ from typing import Any
 from torch import Tensor, nn
 from zennit.rules import Flat
 
-from vidxai.relevance.plain_layer import input_vjp, is_plain
+from vidxai.relevance.plain_layer import input_vjp, is_plain, layer_call
 
 
 def _fast_path(module: nn.Module) -> bool:
@@ -59,7 +59,7 @@ def flat_relevance(module: nn.Module, x: Tensor, grad: Tensor, epsilon: float) -
     assert isinstance(module, nn.modules.conv._ConvNd)
     ones_in = x.new_ones((1, 1, *x.shape[2:]))
     ones_w = x.new_ones((1, 1, *module.kernel_size))
-    z = module._conv_forward(ones_in, ones_w, None) * int(x.shape[1])  # taps × C_in, 1×1×…
+    z = layer_call(module, ones_in, ones_w, None) * int(x.shape[1])  # taps × C_in, 1×1×…
     summed = (grad / (z + epsilon)).sum(dim=1, keepdim=True)  # N×1×…
     spread = input_vjp(module, summed, x[:, :1], ones_w)  # N×1×…: the all-ones transposed conv
     return spread.expand_as(x).contiguous()
