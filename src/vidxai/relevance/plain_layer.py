@@ -23,7 +23,8 @@ _CONVS = (nn.Conv1d, nn.Conv2d, nn.Conv3d)
 def is_plain(module: nn.Module) -> bool:
     """True for an ``nn.Conv1d/2d/3d`` with zero padding given as numbers, or an ``nn.Linear``,
     whose forward is the base class's (subclasses that only change ``__init__``, like
-    torchvision's ``Conv3DSimple``, count) and not replaced by a canonizer."""
+    torchvision's ``Conv3DSimple``, count) and not replaced by a canonizer — except I3D's
+    canonized convolutions, whose forward pads its input first (:func:`layer_call`)."""
     replaced = "forward" in module.__dict__ and not is_padded_conv(module)
     if replaced or "_conv_forward" in module.__dict__:
         return False
