@@ -42,12 +42,14 @@ from collections.abc import Callable, Iterator
 from contextlib import contextmanager, nullcontext
 from dataclasses import dataclass
 from functools import partial
+from typing import Any
 
 import torch
 
 import vidxai
 from vidxai.core.context import ExplainContext
 from vidxai.core.registry import MethodOutput, register_method
+from vidxai.models.zoo import load_model
 
 
 @dataclass(frozen=True)
@@ -167,7 +169,7 @@ def bench(
     minimum over the repeats.
     """
     torch.manual_seed(0)
-    model = vidxai.load_model(name, weights=None, num_classes=400, **options)
+    model = load_model(name, weights=None, num_classes=400, **options)
     spec = model.spec
     x = torch.rand(1, 3, spec.num_frames, *spec.size)
     _forward(model, x)  # warm-up (lazy initialisation, allocator)
@@ -218,19 +220,26 @@ SANITY_TF = dict(num_frames=4, image_size=32, patch_size=8, hidden_size=16, num_
                  num_attention_heads=2, intermediate_size=32, num_classes=3)  # fmt: skip
 
 
+def _one(model: Any, x: Any, **kw: Any) -> Any:
+    """``vidxai.explain`` of one clip: its one Explanation."""
+    e = vidxai.explain(model, x, **kw)
+    assert not isinstance(e, list)
+    return e
+
+
 def _rho(model: torch.nn.Module, broken: torch.nn.Module, x: object, target: int, method: str,
          tokens: bool, **params: object) -> float:  # fmt: skip
     """Spearman ρ of the absolute maps of ``model`` and ``broken`` (the tests' measure)."""
     from vidxai.metrics.sanity import spearman
 
-    kw = dict(method=method, target=target, progress=False, **params)
-    a, b = (vidxai.explain(m, x, **kw) for m in (model, broken))
+    kw: dict[str, Any] = dict(method=method, target=target, progress=False, **params)
+    a, b = (_one(m, x, **kw) for m in (model, broken))
     if tokens:
         return spearman(a.extras["tokens"].abs(), b.extras["tokens"].abs())
     return spearman(a.attribution.abs(), b.attribution.abs())
 
 
-def _cascade(model: torch.nn.Module, groups: list[str]) -> list[torch.nn.Module]:
+def _cascade(model: Any, groups: list[str]) -> list[Any]:
     """Copies of ``model`` with the first 1, 2, … of ``groups`` (top first) re-initialised
     cumulatively (Adebayo et al.'s cascade; the last copy is the tests' top half)."""
     from vidxai.metrics.sanity import randomise_
@@ -244,7 +253,7 @@ def _cascade(model: torch.nn.Module, groups: list[str]) -> list[torch.nn.Module]
     return out
 
 
-def _peaked(model: torch.nn.Module, scale: float) -> torch.nn.Module:
+def _peaked(model: Any, scale: float) -> Any:
     """``model`` with every query and key projection scaled by ``scale``: attention logits ×
     scale², so the softmax is far from uniform (a random-init model's is nearly uniform)."""
     model = copy.deepcopy(model)
@@ -264,7 +273,7 @@ def sanity() -> None:
 
     print("| model | method | ρ after each cascade step (top first) | clips |")
     print("|---|---|---|---|")
-    demo = vidxai.load_model("vidxai-demo")
+    demo = load_model("vidxai-demo")
     steps = _cascade(demo, ["head", "features.3", "features.2"])
     cnn_runs = [("lrp", {"composite": c}) for c in ("epsilon_plus_flat", "epsilon_plus", "epsilon",
                 "epsilon_gamma_box", "epsilon_alpha2_beta1_flat")]  # fmt: skip
@@ -281,7 +290,7 @@ def sanity() -> None:
         print(f"| vidxai-demo | {label} | {cells} | 0, 1, 2 |", flush=True)
     for name in ("timesformer", "videomae"):
         torch.manual_seed(0)
-        base = vidxai.load_model(name, weights=None, **SANITY_TF)
+        base = load_model(name, weights=None, **SANITY_TF)
         root = "timesformer" if name == "timesformer" else "videomae"
         groups = ["classifier", f"{root}.encoder.layer.3", f"{root}.encoder.layer.2"]
         x = torch.rand(3, 4, 32, 32, generator=torch.Generator().manual_seed(0))
@@ -301,9 +310,9 @@ def figure(path: str) -> None:
     from vidxai import viz
     from vidxai.data.synthetic import make_clip
 
-    model = vidxai.load_model("vidxai-demo")
+    model = load_model("vidxai-demo")
     clip = make_clip(0)
-    runs = {
+    runs: dict[str, tuple[str, dict[str, Any]]] = {
         "LRP ε-z⁺-flat": ("lrp", {}),
         "LRP ε-γ-box": ("lrp", {"composite": "epsilon_gamma_box"}),
         "LRP ε": ("lrp", {"composite": "epsilon"}),
