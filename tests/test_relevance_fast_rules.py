@@ -105,3 +105,30 @@ def test_sum_relevance_known_answer():
     # summands −3 and 1 (sum −2, stabilised −2.5): R_i = x_i · 4 / (−2.5)
     negative = fast_norm.sum_relevance(-x, torch.tensor([4.0]), 0, 0.5)
     torch.testing.assert_close(negative, torch.tensor([[12.0 / 2.5], [-4.0 / 2.5]]))
+
+
+@pytest.mark.parametrize(
+    "layer",
+    [nn.Conv2d(3, 5, 3, stride=2, padding=1), nn.Conv3d(3, 4, (1, 3, 3)), nn.Linear(6, 4)],
+    ids=["conv2d", "conv3d", "linear"],
+)
+def test_fast_zplus_with_negative_inputs_equals_zennits_zplus(layer, monkeypatch):
+    from zennit.rules import ZPlus
+
+    from vidxai.relevance import rules
+    from vidxai.relevance.rules import FastZPlus
+
+    calls = []
+    original = rules.two_copy_relevance
+    monkeypatch.setattr(rules, "two_copy_relevance", lambda *a: calls.append(1) or original(*a))
+    torch.manual_seed(10)
+    net = nn.Sequential(layer)
+    dims = 0 if isinstance(layer, nn.Linear) else layer.weight.ndim - 2
+    shape = (2, 6) if dims == 0 else (2, 3, *([7] * dims))
+    x = torch.randn(*shape, generator=torch.Generator().manual_seed(11))
+    types = (nn.Linear, Convolution)
+    for wrap in (direct, lambda c: c):
+        ours = _relevance(net, wrap(LayerMapComposite([(types, FastZPlus())])), x)
+        reference = _relevance(net, LayerMapComposite([(types, ZPlus())]), x)
+        torch.testing.assert_close(ours, reference, rtol=1e-5, atol=1e-7)
+    assert len(calls) == 2  # the one-call path ran (direct and zennit hooks)
