@@ -27,6 +27,17 @@ if TYPE_CHECKING:  # the real imports load lazily (torch is heavy): see __getatt
     from vidxai.core.explanation import Explanation, load_explanation
     from vidxai.core.registry import get_method, list_methods, register_method
 
+    # the names __getattr__ resolves, typed for mypy and editors
+    from vidxai.metrics.evaluate import evaluate  # noqa: F401
+    from vidxai.models.adapter import (  # noqa: F401
+        Geometry,
+        InputSpec,
+        VideoClassifier,
+        as_classifier,
+    )
+    from vidxai.models.zoo import list_models, load_model  # noqa: F401
+    from vidxai.video import read_video, write_video  # noqa: F401
+
 __version__ = "0.1.0"
 
 _LAZY_NAMES = {
