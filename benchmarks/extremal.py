@@ -135,19 +135,24 @@ def late_seconds(model, clip, method, params, iters, backend, skip) -> float:
     return (stamps[skip + iters] - stamps[skip]) / iters
 
 
+def table_rows(backends) -> tuple[list, dict, dict]:
+    """``(keys, params, rows)`` of a table: every (backend, variant) in interleaving order, the
+    variants' parameters, and an empty list of measurements per key."""
+    keys = list(itertools.product(backends, [m for m, _ in VARIANTS]))
+    return keys, dict(VARIANTS), {k: [] for k in keys}
+
+
 def per_iteration(model, clip, backends, iters, repeats, skip=0) -> None:
     """The main table: s/it, fwd+bwd, ratio, own ms/it per backend and variant, interleaved
     (``skip`` > 0: iterations ``skip + 1 … skip + iters`` of a run)."""
     print("| variant | backend | s/it | fwd+bwd (s) | ratio | own ms/it |")
     print("|---|---|---|---|---|---|")
-    keys = list(itertools.product(backends, [m for m, _ in VARIANTS]))
-    params = dict(VARIANTS)
+    keys, params, rows = table_rows(backends)
     warm = {}
     for backend, method in keys:
         t0 = time.perf_counter()
         run(model, clip, method, params[method], 2, backend)  # warm-up (compiles once)
         warm[backend, method] = time.perf_counter() - t0
-    rows: dict = {k: [] for k in keys}
     for _ in range(repeats):
         for backend, method in keys:
             if skip:
@@ -178,9 +183,7 @@ def batch_of_clips(model, clip, backends, iters, repeats, n_clips) -> None:
     print(f"N = {n_clips} clips: one call against one call per clip (s/it, setup included)\n")
     print("| variant | backend | one call s/it | one by one s/it | speed-up | fwd+bwd N, 1 (s) |")
     print("|---|---|---|---|---|---|")
-    keys = list(itertools.product(backends, [m for m, _ in VARIANTS]))
-    params = dict(VARIANTS)
-    rows: dict = {k: [] for k in keys}
+    keys, params, rows = table_rows(backends)
     for backend, method in keys:
         run(model, clips, method, params[method], 2, backend)
     for _ in range(repeats):
@@ -207,9 +210,7 @@ def joint_areas(model, clip, backends, iters, repeats, n_areas) -> None:
     print(f"areas {', '.join(map(str, areas))}: one call against one area at a time\n")
     print("| variant | backend | joint s/it | one after another s/it | speed-up |")
     print("|---|---|---|---|---|")
-    keys = list(itertools.product(backends, [m for m, _ in VARIANTS]))
-    params = dict(VARIANTS)
-    rows: dict = {k: [] for k in keys}
+    keys, params, rows = table_rows(backends)
     for _ in range(repeats):
         for backend, method in keys:
             joint, _ = run(
