@@ -17,6 +17,7 @@ from typing import Any
 from torch import Tensor, nn
 from zennit.rules import Flat
 
+from vidxai.relevance.fast_rule import NumericEpsilon, as_grad_input
 from vidxai.relevance.plain_layer import input_vjp, is_plain, layer_call
 
 
@@ -24,24 +25,19 @@ def _fast_path(module: nn.Module) -> bool:
     return is_plain(module) and isinstance(module, nn.modules.conv._ConvNd) and module.groups == 1
 
 
-class FastFlat(Flat):  # type: ignore[misc]
+class FastFlat(NumericEpsilon, Flat):  # type: ignore[misc]
     """zennit's ``Flat`` with one-channel convolutions on plain convolutions (same result)."""
 
     def __init__(self, stabilizer: Any = 1e-6, zero_params: Any = None) -> None:
         super().__init__(stabilizer=stabilizer, zero_params=zero_params)
-        self.epsilon = float(stabilizer) if isinstance(stabilizer, (int, float)) else None
-
-    def copy(self) -> FastFlat:
-        new = super().copy()
-        new.epsilon = self.epsilon
-        return new  # type: ignore[no-any-return]
+        self.keep_epsilon(stabilizer)
 
     def backward(self, module: Any, grad_input: Any, grad_output: Any) -> Any:
         x = self.stored_tensors["input"][0]
         if self.epsilon is None or not _fast_path(module) or grad_output[0].requires_grad:
             return super().backward(module, grad_input, grad_output)
         relevance = flat_relevance(module, x, grad_output[0], self.epsilon)
-        return tuple(relevance if g.shape == relevance.shape else None for g in grad_input)
+        return as_grad_input(relevance, grad_input)
 
 
 def flat_relevance(module: nn.Module, x: Tensor, grad: Tensor, epsilon: float) -> Tensor:

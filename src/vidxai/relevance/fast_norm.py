@@ -16,25 +16,22 @@ from torch import Tensor
 from zennit.layer import Sum
 from zennit.rules import Norm
 
+from vidxai.relevance.fast_rule import NumericEpsilon, as_grad_input
 
-class FastNorm(Norm):  # type: ignore[misc]
+
+class FastNorm(NumericEpsilon, Norm):  # type: ignore[misc]
     """zennit's ``Norm`` with a direct computation on ``zennit.layer.Sum`` (same result)."""
 
     def __init__(self, stabilizer: Any = 1e-6) -> None:
         super().__init__(stabilizer=stabilizer)
-        self.epsilon = float(stabilizer) if isinstance(stabilizer, (int, float)) else None
-
-    def copy(self) -> FastNorm:
-        new = super().copy()
-        new.epsilon = self.epsilon
-        return new  # type: ignore[no-any-return]
+        self.keep_epsilon(stabilizer)
 
     def backward(self, module: Any, grad_input: Any, grad_output: Any) -> Any:
         if self.epsilon is None or type(module) is not Sum or grad_output[0].requires_grad:
             return super().backward(module, grad_input, grad_output)
         x = self.stored_tensors["input"][0]
         relevance = sum_relevance(x, grad_output[0], int(module.dim), self.epsilon)
-        return tuple(relevance if g.shape == relevance.shape else None for g in grad_input)
+        return as_grad_input(relevance, grad_input)
 
 
 def sum_relevance(x: Tensor, grad: Tensor, dim: int, epsilon: float) -> Tensor:

@@ -26,20 +26,16 @@ from torch import Tensor, nn
 from zennit.core import ParamMod
 from zennit.rules import ZPlus
 
+from vidxai.relevance.fast_rule import NumericEpsilon, as_grad_input
 from vidxai.relevance.plain_layer import input_vjp, is_plain, layer_call
 
 
-class FastZPlus(ZPlus):  # type: ignore[misc]
+class FastZPlus(NumericEpsilon, ZPlus):  # type: ignore[misc]
     """zennit's ``ZPlus`` with a one-copy path for non-negative inputs (same result)."""
 
     def __init__(self, stabilizer: Any = 1e-6, zero_params: Any = None) -> None:
         super().__init__(stabilizer=stabilizer, zero_params=zero_params)
-        self.epsilon = float(stabilizer) if isinstance(stabilizer, (int, float)) else None
-
-    def copy(self) -> FastZPlus:
-        new = super().copy()
-        new.epsilon = self.epsilon
-        return new  # type: ignore[no-any-return]
+        self.keep_epsilon(stabilizer)
 
     def backward(self, module: Any, grad_input: Any, grad_output: Any) -> Any:
         original = self.stored_tensors["input"][0]
@@ -47,7 +43,7 @@ class FastZPlus(ZPlus):  # type: ignore[misc]
             if self.epsilon is None or not _stackable(module) or grad_output[0].requires_grad:
                 return super().backward(module, grad_input, grad_output)
             relevance = two_copy_relevance(module, original, grad_output[0], self.epsilon)
-            return tuple(relevance if g.shape == relevance.shape else None for g in grad_input)
+            return as_grad_input(relevance, grad_input)
         x = original.detach().requires_grad_()  # a new leaf on the same memory: no copy
         with ParamMod.ensure(self.param_modifiers[0])(module) as modified, torch.enable_grad():
             z = self.output_modifiers[0](modified.forward(x))
@@ -59,7 +55,7 @@ class FastZPlus(ZPlus):  # type: ignore[misc]
             z, x, grad_outputs=scaled, create_graph=grad_output[0].requires_grad
         )
         relevance = grad.mul_(x) if not grad.requires_grad else grad * x
-        return tuple(relevance if g.shape == relevance.shape else None for g in grad_input)
+        return as_grad_input(relevance, grad_input)
 
 
 def _stackable(module: nn.Module) -> bool:
