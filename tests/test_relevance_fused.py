@@ -10,6 +10,7 @@ from zennit.composites import LayerMapComposite
 from zennit.rules import Epsilon, ZPlus
 from zennit.types import Convolution
 
+from test_relevance_direct import _relevance  # the seeded zennit pass, shared
 from vidxai.core.hooks import count_hooks
 from vidxai.relevance import fused_zplus
 from vidxai.relevance.direct import direct
@@ -70,16 +71,6 @@ def _reference(net: nn.Sequential, x: torch.Tensor, index: int, eps: float = 1e-
 def _composite(fast: bool = True):
     plus = FastZPlus(stabilizer=1e-6) if fast else ZPlus(stabilizer=1e-6)
     return LayerMapComposite([(Convolution, plus), (nn.Linear, Epsilon(epsilon=1e-6))])
-
-
-def _relevance(net: nn.Module, composite, x: torch.Tensor, index: int) -> torch.Tensor:
-    xg = x.clone().requires_grad_(True)
-    with composite.context(net):
-        out = net(xg)
-        seed = torch.zeros_like(out)
-        seed[:, index] = out[:, index].detach()
-        (r,) = torch.autograd.grad(out, xg, seed)
-    return r
 
 
 @pytest.fixture
