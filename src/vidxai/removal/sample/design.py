@@ -22,7 +22,7 @@ from torch.quasirandom import SobolEngine
 
 from vidxai.errors import ParameterError
 from vidxai.removal.sample.foldover import foldover_points
-from vidxai.removal.sample.walsh import walsh_digits
+from vidxai.removal.sample.walsh import walsh_points
 
 DesignName = Literal["iid", "sobol", "hadamard", "foldover"]
 DESIGNS: tuple[str, ...] = ("iid", "sobol", "hadamard", "foldover")
@@ -95,8 +95,5 @@ def hadamard_points(n: int, d: int, generator: torch.Generator) -> Tensor:
         flips = torch.randint(0, 2, (d,), generator=generator, device=dev)
         rows = torch.randperm(b, generator=generator, device=dev)[:need]
         seed = int(torch.randint(0, 2**62, (1,), generator=generator, device=dev).item())
-        first = walsh_digits(rows, codes, flips, bits)  # need×d first binary digits
-        # the other digits: a CPU stream per block, whose first rows do not depend on `need`
-        rest = torch.rand(need, d, generator=torch.Generator().manual_seed(seed)).to(dev)
-        blocks.append(((first.float() + rest) / 2).clamp(max=1.0 - 2.0**-24))
+        blocks.append(walsh_points(rows, codes, flips, bits, seed))  # need×d
     return torch.cat(blocks)

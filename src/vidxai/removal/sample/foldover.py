@@ -7,7 +7,7 @@ import math
 import torch
 from torch import Tensor
 
-from vidxai.removal.sample.walsh import walsh_digits
+from vidxai.removal.sample.walsh import walsh_points
 
 
 def foldover_points(n: int, d: int, generator: torch.Generator) -> Tensor:
@@ -46,9 +46,7 @@ def foldover_points(n: int, d: int, generator: torch.Generator) -> Tensor:
         rows = torch.randperm(b, generator=generator, device=dev)
         again = torch.randperm(b, generator=generator, device=dev)
         seed = int(torch.randint(0, 2**62, (1,), generator=generator, device=dev).item())
-        first = walsh_digits(rows, codes, flips, bits)  # b×d first binary digits
-        rest = torch.rand(b, d, generator=torch.Generator().manual_seed(seed)).to(dev)
-        half = ((first.float() + rest) / 2).clamp(max=1.0 - 2.0**-24)
+        half = walsh_points(rows, codes, flips, bits, seed)  # b×d
         folded = (1.0 - half[again]).clamp(max=1.0 - 2.0**-24)
         blocks.append(torch.cat([half, folded])[:need])
     return torch.cat(blocks)

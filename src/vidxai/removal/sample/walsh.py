@@ -14,3 +14,12 @@ def walsh_digits(rows: Tensor, codes: Tensor, flips: Tensor, bits: int) -> Tenso
     r_bits = ((rows.unsqueeze(1) & place) > 0).double()  # k×L
     c_bits = ((codes.unsqueeze(1) & place) > 0).double()  # d×L
     return ((r_bits @ c_bits.T).round().long() + flips) % 2
+
+
+def walsh_points(rows: Tensor, codes: Tensor, flips: Tensor, bits: int, seed: int) -> Tensor:
+    """``k×d`` points in ``[0, 1)`` whose first binary digit is :func:`walsh_digits` and whose
+    other digits are independent uniforms from a CPU stream seeded with ``seed`` (so the first
+    rows do not depend on how many are built)."""
+    first = walsh_digits(rows, codes, flips, bits)
+    rest = torch.rand(rows.numel(), codes.numel(), generator=torch.Generator().manual_seed(seed))
+    return ((first.float() + rest.to(rows.device)) / 2).clamp(max=1.0 - 2.0**-24)
