@@ -285,17 +285,54 @@ def feature_extras(run: PreparedRun, out: MethodOutput) -> MethodOutput:
     return out
 
 
+def _with_control(control: str, allowed: tuple[str, ...], summary: str) -> str:
+    """``control`` if the summary ``summary`` supports it, else :class:`ParameterError`."""
+    if control not in allowed:
+        raise ParameterError(
+            f"control={control!r} does not apply to summary={summary!r}; "
+            f"it takes {' or '.join(repr(a) for a in allowed)}"
+        )
+    return control
+
+
 #: Summary factories by name, called with the keyword options ``p``, ``kernel_width``,
-#: ``alpha`` and ``control`` (each factory takes what it needs).
+#: ``alpha`` and ``control`` (each factory takes what it needs and rejects a ``control`` it does
+#: not support).
 SUMMARIES: StageRegistry[Callable[..., Summary]] = StageRegistry("summary")
-SUMMARIES.register("ridge")(lambda **o: LimeRidge(o["kernel_width"], o["alpha"]))
-SUMMARIES.register("shapley")(lambda **o: KernelShapWLS())
-SUMMARIES.register("mean")(
-    lambda **o: MeanWhenKept("none" if o["control"] == "mean" else o["control"], o["p"])
-)
-SUMMARIES.register("mean_pixel")(lambda **o: PixelMean(o["p"], o["control"] == "mean"))
-SUMMARIES.register("difference")(lambda **o: Difference())
-SUMMARIES.register("occluded")(lambda **o: OccludedValue())
+
+
+@SUMMARIES.register("ridge")
+def _ridge(**o: Any) -> Summary:
+    _with_control(o["control"], ("none",), "ridge")
+    return LimeRidge(o["kernel_width"], o["alpha"])
+
+
+@SUMMARIES.register("shapley")
+def _shapley(**o: Any) -> Summary:
+    return KernelShapWLS(_with_control(o["control"], ("none", "triples"), "shapley"))  # type: ignore[arg-type]
+
+
+@SUMMARIES.register("mean")
+def _mean(**o: Any) -> Summary:
+    control = _with_control(o["control"], ("none", "regression"), "mean")
+    return MeanWhenKept(control, o["p"])  # type: ignore[arg-type]
+
+
+@SUMMARIES.register("mean_pixel")
+def _mean_pixel(**o: Any) -> Summary:
+    return PixelMean(o["p"], _with_control(o["control"], ("none", "mean"), "mean_pixel") == "mean")
+
+
+@SUMMARIES.register("difference")
+def _difference(**o: Any) -> Summary:
+    _with_control(o["control"], ("none",), "difference")
+    return Difference()
+
+
+@SUMMARIES.register("occluded")
+def _occluded(**o: Any) -> Summary:
+    _with_control(o["control"], ("none",), "occluded")
+    return OccludedValue()
 
 
 def make_summary(
@@ -303,8 +340,9 @@ def make_summary(
 ) -> Summary:
     """Build a summary by its registered name (used by the generic ``removal`` method).
 
-    ``control``: ``none``, ``mean`` (centre the scores: the per-voxel form) or ``regression``
-    (the per-feature mean's control variate).
+    ``control``: ``none`` (every summary), ``mean`` (``mean_pixel``: centre the scores),
+    ``regression`` (``mean``: the per-feature mean's control variate) or ``triples``
+    (``shapley``: the third-order control variate); another pairing is a ParameterError.
     """
     if name not in SUMMARIES:
         raise ParameterError(f"summary must be one of {', '.join(SUMMARIES.names())}, got {name!r}")
