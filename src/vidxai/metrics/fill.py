@@ -1,7 +1,8 @@
 """The reference ("removed") clip that the games and the average drop blend towards.
 
-Built by :func:`vidxai.ops.fill.make_fill`, the fills the removal stage uses too, so a metric
-removes voxels exactly the way a removal method does.
+Built from the fills registry (:data:`vidxai.ops.fill_registry.FILLS`) that the removal stage
+uses too, so a metric removes voxels exactly the way a removal method does, a fill registered
+by the user included.
 """
 
 from __future__ import annotations
@@ -12,9 +13,8 @@ from typing import Any
 import torch
 from torch import Tensor
 
-from vidxai.errors import ParameterError
-from vidxai.ops.fill import Fill, make_fill
-from vidxai.ops.fill import check_fill as _check_fill
+from vidxai.ops.fill import Fill
+from vidxai.ops.fill_registry import FillInput, check_fill_spec, make_registered_fill
 
 __all__ = ["REVEX_BLUR_SIGMA", "Fill", "check_fill", "reference_clip"]
 
@@ -23,13 +23,10 @@ REVEX_BLUR_SIGMA = 8.0
 
 
 def check_fill(fill: Any) -> None:
-    """``ParameterError`` for a fill that is not a :data:`vidxai.ops.fill.Fill` (``"black"`` —
-    the REVEX paper's choice —, ``"gray"``, ``"mean"``, ``"blur"``, ``"blur2d"``, a pixel value
-    or a reference clip)."""
-    try:
-        _check_fill(fill)
-    except ParameterError as exc:
-        raise ParameterError(f"Bad fill: {exc}") from None
+    """``ParameterError`` ("Bad fill: …") for a fill that is neither a registered name
+    (``"black"`` — the REVEX paper's choice —, ``"gray"``, ``"mean"``, ``"blur"``,
+    ``"blur2d"`` or one the user registered) nor a pixel value or a reference clip."""
+    check_fill_spec(fill, "fill")
 
 
 def reference_clip(
@@ -39,7 +36,9 @@ def reference_clip(
 
     Args:
         x: ``1×C×T×H×W`` clip in model-input space.
-        fill: see :data:`Fill`; ``"mean"`` is the clip's mean colour (one segment).
+        fill: a registered fill name or a colour / reference clip; ``"mean"`` is the clip's mean
+            colour (one segment). A registered fill gets ``labels`` = one segment and no
+            generator.
         pixel_value: maps a pixel-space value in [0, 1] to a ``C`` tensor in input space.
         blur_sigma: σ in voxels for the blur fills.
 
@@ -47,6 +46,6 @@ def reference_clip(
         ``1×C×T×H×W`` reference clip on ``x``'s device.
     """
     one_segment = torch.zeros(x.shape[2:], dtype=torch.long, device=x.device)
-    ref = make_fill(fill, x, pixel_value, one_segment, blur_sigma)
+    ref = make_registered_fill(fill, FillInput(x, pixel_value, one_segment, blur_sigma), "fill")
     # constant fills come back as 1×C×1×1×1; the games index voxels, so expand once here
     return ref if ref.shape == x.shape else ref.expand_as(x).contiguous()
