@@ -24,20 +24,27 @@ FUNC = {1: F.conv1d, 2: F.conv2d, 3: F.conv3d}
 def _net(dim: int, seed: int = 0) -> nn.Sequential:
     torch.manual_seed(seed)
     conv = CONV[dim]
-    net = nn.Sequential(
-        conv(2, 4, 3, padding=1),
-        nn.ReLU(inplace=True),
-        conv(4, 5, 3, stride=2, padding=1, bias=False),
-        nn.ReLU(),
-        conv(5, 3, 2, dilation=2),
-        nn.ReLU(inplace=True),
-        nn.Flatten(),
+    return _with_head(
+        nn.Sequential(
+            conv(2, 4, 3, padding=1),
+            nn.ReLU(inplace=True),
+            conv(4, 5, 3, stride=2, padding=1, bias=False),
+            nn.ReLU(),
+            conv(5, 3, 2, dilation=2),
+            nn.ReLU(inplace=True),
+            nn.Flatten(),
+        ),
+        (1, 2, *([9] * dim)),
     )
+
+
+def _with_head(net: nn.Sequential, shape: tuple[int, ...]) -> nn.Sequential:
+    """``net`` with biases 0.05 (units alive after the ReLUs) and a dense layer at the end."""
     with torch.no_grad():
-        for layer in (net[0], net[4]):
-            assert isinstance(layer, nn.modules.conv._ConvNd) and layer.bias is not None
-            layer.bias.fill_(0.05)  # keeps units alive after the ReLUs
-        n = net(torch.zeros(1, 2, *([9] * dim))).shape[1]
+        for layer in net:
+            if isinstance(layer, nn.modules.conv._ConvNd) and layer.bias is not None:
+                layer.bias.fill_(0.05)
+        n = net(torch.zeros(shape)).shape[1]
     net.append(nn.Linear(n, 3))
     return net.eval()
 
@@ -183,3 +190,67 @@ def test_i3d_padded_convolutions_are_fused_and_match_zennits_own_rules(fused_cal
     torch.testing.assert_close(ours, reference, rtol=1e-4, atol=1e-5 * scale)
     assert len(fused_calls) > 50  # every convolution but the first (flat rule)
     assert count_hooks(net) == 0
+
+
+def _r2plus1d_like() -> nn.Sequential:
+    """(2+1)D convolutions (1×3×3 then 3×1×1), a 1×1×1 and a strided layer: the shapes whose
+    z⁺ runs on oneDNN (``conv_kernel``) for one clip."""
+    torch.manual_seed(5)
+    net = nn.Sequential(
+        nn.Conv3d(2, 6, (1, 3, 3), padding=(0, 1, 1)),
+        nn.ReLU(),
+        nn.Conv3d(6, 4, (3, 1, 1), padding=(1, 0, 0)),
+        nn.ReLU(),
+        nn.Conv3d(4, 4, 1),
+        nn.ReLU(),
+        nn.Conv3d(4, 3, 3, stride=(1, 2, 2), padding=1),
+        nn.ReLU(),
+        nn.Flatten(),
+    )
+    return _with_head(net, (1, 2, 4, 8, 8))
+
+
+@pytest.mark.skipif(not torch.backends.mkldnn.is_available(), reason="needs oneDNN")
+def test_onednn_kernels_give_the_plain_reference(monkeypatch):
+    # the stacked forward of the 3×1×1 and 1×1×1 layers and the transposed stride-1 layers
+    # (all but the strided one) run on oneDNN; the relevance is the plain reference's
+    calls = []
+    original = torch.mkldnn_convolution
+
+    def counting(x, weight, *args):
+        calls.append(tuple(weight.shape))
+        return original(x, weight, *args)
+
+    monkeypatch.setattr(torch, "mkldnn_convolution", counting)
+    net = _r2plus1d_like()
+    x = torch.rand(1, 2, 4, 8, 8, generator=torch.Generator().manual_seed(6))
+    ours = _relevance(net, direct(_composite()), x, index=1)
+    reference = _reference(net, x, 1)
+    assert float(reference.abs().sum()) > 1e-3
+    torch.testing.assert_close(ours, reference, rtol=1e-4, atol=1e-7)
+    forward = {(8, 6, 3, 1, 1), (8, 4, 1, 1, 1)}  # stacked [w; w⁺]
+    transposed = {(2, 6, 1, 3, 3), (6, 4, 3, 1, 1), (4, 4, 1, 1, 1)}  # flipped w⁺ᵀ
+    assert set(calls) == forward | transposed
+    again = _relevance(net, direct(_composite()), x, index=1)  # the kept flipped weights
+    torch.testing.assert_close(again, ours, rtol=0, atol=0)
+    assert count_hooks(net) == 0 and all("_conv_forward" not in m.__dict__ for m in net)
+
+
+@pytest.mark.parametrize("kernel,padding", [((3, 1, 1), (1, 0, 0)), ((3, 3, 3), (0, 1, 2))])
+def test_transposed_conv_is_the_input_gradient(kernel, padding):
+    from vidxai.relevance import conv_kernel
+
+    gen = torch.Generator().manual_seed(7)
+    conv = nn.Conv3d(3, 5, kernel, padding=padding)
+    x = torch.rand(1, 3, 4, 6, 7, generator=gen, requires_grad=True)
+    out = conv(x)
+    grad = torch.randn(out.shape, generator=gen)
+    (expected,) = torch.autograd.grad(out, x, grad)
+    assert conv_kernel.transposable(conv, grad) == torch.backends.mkldnn.is_available()
+    if conv_kernel.transposable(conv, grad):
+        flipped = conv_kernel.flipped(conv.weight.detach())
+        ours = conv_kernel.transposed_conv(conv, grad, flipped)
+        torch.testing.assert_close(ours, expected, rtol=1e-5, atol=1e-6)
+    assert not conv_kernel.transposable(nn.Conv3d(3, 5, 3, stride=2), grad)
+    assert not conv_kernel.transposable(conv, grad.expand(2, *grad.shape[1:]))  # a batch
+    assert conv_kernel.forward_kernel(conv, x) is None or kernel[1:] == (1, 1)

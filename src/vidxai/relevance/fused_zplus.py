@@ -15,7 +15,9 @@ The stacked call is made for one clip (a batch of 1): there PyTorch's CPU convol
 the time of two calls, measured per layer). With more rows (TSM's frames are its batch) oneDNN
 runs them, where a stacked call costs as much as two or more (1.4–1.8× at 2²–4² feature maps):
 the layer's own forward then runs unchanged and z⁺ is one more call in the backward, with the
-same kept w⁺.
+same kept w⁺. For one clip, layers whose PyTorch kernel choice is slow at one thread run on
+oneDNN (:mod:`~vidxai.relevance.conv_kernel`: the stacked forward of 1×1-spatial kernels, the
+transposed stride-1 layer with flipped w⁺, kept with the stack).
 
 Used for plain layers (:func:`~vidxai.relevance.plain_layer.is_plain`) whose rule is
 :class:`~vidxai.relevance.rules.FastZPlus` with a numeric stabiliser and no zeroed parameters; a
@@ -25,21 +27,37 @@ call whose input has negative entries falls back to the rule's own two-copy back
 from __future__ import annotations
 
 import weakref
+from dataclasses import dataclass
 from typing import Any
 
 import torch
 from torch import Tensor, nn
 from torch.autograd.function import once_differentiable
 
+from vidxai.relevance.conv_kernel import flipped, forward_kernel, transposable
 from vidxai.relevance.direct_hook import DirectHook, _Relay
 from vidxai.relevance.plain_layer import channel_dim, input_vjp, is_plain, layer_call
 from vidxai.relevance.rules import FastZPlus
 
-#: per layer, the stacked ``([w; w⁺], [b; b⁺])`` of its last call (weakly keyed: dropped with
-#: the layer). A call reuses them only when its weights equal the stored first halves exactly.
-_STACKED: weakref.WeakKeyDictionary[nn.Module, tuple[Tensor, Tensor | None]] = (
-    weakref.WeakKeyDictionary()
-)
+
+@dataclass
+class Stacked:
+    """A layer's stacked parameters ``[w; w⁺]``, ``[b; b⁺]`` (or None) and, made at the first
+    backward that runs the transposed layer on oneDNN, ``conv_kernel.flipped(w⁺)``."""
+
+    weight: Tensor
+    bias: Tensor | None
+    flipped: Tensor | None = None
+
+    def plus(self) -> tuple[Tensor, Tensor | None]:
+        """``(w⁺, b⁺)``: the second halves."""
+        half = int(self.weight.shape[0]) // 2
+        return self.weight[half:], None if self.bias is None else self.bias[half:]
+
+
+#: per layer, the stacked parameters of its last call (weakly keyed: dropped with the layer).
+#: A call reuses them only when its weights equal the stored first halves exactly.
+_STACKED: weakref.WeakKeyDictionary[nn.Module, Stacked] = weakref.WeakKeyDictionary()
 
 
 def _matches(stacked: Tensor | None, value: Tensor | None) -> bool:
@@ -56,17 +74,17 @@ def _matches(stacked: Tensor | None, value: Tensor | None) -> bool:
     )
 
 
-def stacked_params(module: nn.Module, weight: Tensor, bias: Tensor | None) -> tuple[Any, ...]:
-    """``([w; w⁺], [b; b⁺] or None)`` for the layer's current weights.
+def stacked_params(module: nn.Module, weight: Tensor, bias: Tensor | None) -> Stacked:
+    """The :class:`Stacked` parameters of the layer's current weights.
 
     Stacking copies every weight twice; canonized weights (BatchNorm merged anew in every call)
     are equal from call to call, so the last call's stack is reused after an exact comparison
     (one read of the weights; any change of the weights, however made, rebuilds it).
     """
     cached = _STACKED.get(module)
-    if cached is not None and _matches(cached[0], weight) and _matches(cached[1], bias):
+    if cached is not None and _matches(cached.weight, weight) and _matches(cached.bias, bias):
         return cached
-    stacked = (
+    stacked = Stacked(
         torch.cat([weight, weight.clamp(min=0)]),
         None if bias is None else torch.cat([bias, bias.clamp(min=0)]),
     )
@@ -85,23 +103,27 @@ class _FusedRelay(torch.autograd.Function):
         epsilon: float,
         x: Tensor,
         z_plus: Tensor | None,
-        plus: tuple[Tensor, Tensor | None],
+        stacked: Stacked,
         out: list[Tensor],
     ) -> Tensor:
         ctx.module, ctx.epsilon = module, epsilon
-        ctx.x, ctx.z_plus, ctx.plus = x.detach(), z_plus, plus
+        ctx.x, ctx.z_plus, ctx.stacked = x.detach(), z_plus, stacked
         return out[0]
 
     @staticmethod
     @once_differentiable  # type: ignore[misc]
     def backward(ctx: Any, grad: Tensor) -> tuple[Any, ...]:
-        w_plus, b_plus = ctx.plus
+        stacked: Stacked = ctx.stacked
+        w_plus, b_plus = stacked.plus()
         z_plus = ctx.z_plus
         if z_plus is None:
             z_plus = layer_call(ctx.module, ctx.x, w_plus, b_plus)
-        scaled = grad / (z_plus + ctx.epsilon)  # z⁺ ≥ 0: zennit's stabiliser adds ε
-        relevance = input_vjp(ctx.module, scaled, ctx.x, w_plus).mul_(ctx.x)
-        ctx.z_plus = ctx.plus = None
+        # z⁺ ≥ 0: zennit's stabiliser adds ε (in place: z⁺ is this node's own tensor)
+        scaled = torch.div(grad, z_plus.add_(ctx.epsilon), out=z_plus)
+        if stacked.flipped is None and transposable(ctx.module, scaled):
+            stacked.flipped = flipped(w_plus)
+        relevance = input_vjp(ctx.module, scaled, ctx.x, w_plus, stacked.flipped).mul_(ctx.x)
+        ctx.z_plus = ctx.stacked = None
         return None, None, relevance, None, None, None
 
 
@@ -129,17 +151,17 @@ class FusedZPlusHook(DirectHook):
             return (detached,)
         weight, bias = module._parameters["weight"], module._parameters["bias"]
         assert weight is not None
-        w_stack, b_stack = stacked_params(
-            module, weight.detach(), None if bias is None else bias.detach()
-        )
-        channels = int(weight.shape[0])
-        plus = (w_stack[channels:], None if b_stack is None else b_stack[channels:])
+        stacked = stacked_params(module, weight.detach(), None if bias is None else bias.detach())
         stack = int(x.shape[0]) == 1
-        self._calls.append((x, (weight, bias, plus, stack)))
+        self._calls.append((x, (weight, bias, stacked, stack)))
         if stack:
-            module._parameters["weight"] = w_stack
+            params: dict[str, Any] = module._parameters
+            params["weight"] = stacked.weight
             if bias is not None:
-                module._parameters["bias"] = b_stack
+                params["bias"] = stacked.bias
+            kernel = forward_kernel(module, detached)
+            if kernel is not None:  # this call's convolution on oneDNN (conv_kernel)
+                module.__dict__["_conv_forward"] = kernel
         return (detached,)
 
     def _post(self, module: nn.Module, args: tuple[Any, ...], output: Any) -> Any:
@@ -148,16 +170,16 @@ class FusedZPlusHook(DirectHook):
         x, fused = self._calls.pop()
         if fused is None:
             return _Relay.apply(self, module, x, [output])
-        weight, bias, plus, stack = fused
+        weight, bias, stacked, stack = fused
         if not stack:  # the layer's own output; z⁺ is evaluated in the backward
-            return _FusedRelay.apply(module, self.rule.epsilon, x, None, plus, [output])
-        module._parameters.update({"weight": weight, "bias": bias})
+            return _FusedRelay.apply(module, self.rule.epsilon, x, None, stacked, [output])
+        _restore(module, weight, bias)
         dim, channels = channel_dim(module), int(weight.shape[0])
         # detached halves: not autograd views of the stacked output, so in-place layers after
         # this one (ReLU(inplace=True)) may modify z; z⁺ lies in the other, untouched half
         z = output.narrow(dim, 0, channels).detach()
         z_plus = output.narrow(dim, channels, channels).detach()
-        return _FusedRelay.apply(module, self.rule.epsilon, x, z_plus, plus, [z])
+        return _FusedRelay.apply(module, self.rule.epsilon, x, z_plus, stacked, [z])
 
     def register(self, module: nn.Module) -> Any:
         self._module = module
@@ -167,5 +189,13 @@ class FusedZPlusHook(DirectHook):
         """Also put back the weights of a call whose forward raised (no forward hook ran)."""
         for _, fused in reversed(self._calls):
             if fused is not None and fused[3]:
-                self._module._parameters.update({"weight": fused[0], "bias": fused[1]})
+                _restore(self._module, fused[0], fused[1])
         super().remove()
+
+
+def _restore(module: nn.Module, weight: Tensor, bias: Tensor | None) -> None:
+    """Put the layer's own parameters (and its class's ``_conv_forward``) back after a stacked
+    call."""
+    params: dict[str, Any] = module._parameters
+    params.update({"weight": weight, "bias": bias})
+    module.__dict__.pop("_conv_forward", None)

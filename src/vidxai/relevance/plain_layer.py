@@ -16,6 +16,7 @@ import torch.nn.functional as F
 from torch import Tensor, nn
 
 from vidxai.relevance.canonize_i3d import is_padded_conv, same_pads
+from vidxai.relevance.conv_kernel import transposable, transposed_conv
 
 _CONVS = (nn.Conv1d, nn.Conv2d, nn.Conv3d)
 
@@ -55,7 +56,9 @@ def channel_dim(module: nn.Module) -> int:
     return -1 if isinstance(module, nn.Linear) else 1
 
 
-def input_vjp(module: nn.Module, grad: Tensor, x: Tensor, weight: Tensor) -> Tensor:
+def input_vjp(
+    module: nn.Module, grad: Tensor, x: Tensor, weight: Tensor, flipped: Tensor | None = None
+) -> Tensor:
     """``(∂ layer(x; weight) / ∂x)ᵀ · grad``: the transposed layer applied to ``grad``.
 
     Args:
@@ -63,6 +66,9 @@ def input_vjp(module: nn.Module, grad: Tensor, x: Tensor, weight: Tensor) -> Ten
         grad: a tensor shaped like the layer's output (``N×C'×…`` or ``…×C'``).
         x: the layer's input (``N×C×…`` or ``…×C``; only its shape matters).
         weight: the weights to transpose, shaped like ``module.weight``.
+        flipped: ``conv_kernel.flipped(weight)``, if at hand: a :func:`~vidxai.relevance.
+            conv_kernel.transposable` layer then runs the transposed layer as a oneDNN
+            convolution with them.
 
     Returns:
         A new tensor shaped like ``x``.
@@ -77,19 +83,22 @@ def input_vjp(module: nn.Module, grad: Tensor, x: Tensor, weight: Tensor) -> Ten
         *x.shape[:2],
         *(int(x.shape[2 + d]) + pads[-2 - 2 * d] + pads[-1 - 2 * d] for d in range(len(zeros))),
     ]
-    (result, _, _) = torch.ops.aten.convolution_backward(
-        grad,
-        x.new_empty(shape) if any(pads) else x,
-        weight,
-        None,
-        list(module.stride),
-        list(module.padding),  # type: ignore[arg-type]
-        list(module.dilation),
-        False,
-        zeros,
-        module.groups,
-        [True, False, False],
-    )
+    if flipped is not None and transposable(module, grad):
+        result = transposed_conv(module, grad, flipped)  # type: ignore[arg-type]
+    else:
+        (result, _, _) = torch.ops.aten.convolution_backward(
+            grad,
+            x.new_empty(shape) if any(pads) else x,
+            weight,
+            None,
+            list(module.stride),
+            list(module.padding),  # type: ignore[arg-type]
+            list(module.dilation),
+            False,
+            zeros,
+            module.groups,
+            [True, False, False],
+        )
     if any(pads):  # the gradient of F.pad: drop the padded border
         for d in range(len(zeros)):
             before = pads[-2 - 2 * d]
