@@ -85,3 +85,30 @@ def test_every_zoo_cnn_is_known_to_the_canonizers():
         kw = {} if name == "vidxai-demo" else dict(weights=None, num_classes=3)
         model = vidxai.load_model(name, **kw)
         assert unknown_parts(model.module) == [], name
+
+
+@pytest.mark.parametrize("block", ["BasicBlock", "Bottleneck"])
+def test_2d_residual_sums_split_as_zennits_own_resnet_canonizer(block):
+    # reference: zennit's ResNetCanonizer (its 2D block canonizers stack the summands along a
+    # last axis, ours along a first one) with zennit's own hooks and rules
+    from torchvision.models import resnet
+    from zennit.composites import EpsilonPlusFlat
+    from zennit.torchvision import ResNetCanonizer
+
+    from test_relevance_direct import _relevance
+    from vidxai.relevance.canonizers import video_canonizers
+
+    torch.manual_seed(8)
+    net = resnet.ResNet(getattr(resnet, block), [1, 1, 1, 1], num_classes=5).eval()
+    with torch.no_grad():
+        for m in net.modules():
+            if isinstance(m, nn.BatchNorm2d):
+                m.running_mean.uniform_(-0.1, 0.1)
+                m.running_var.uniform_(0.5, 2.0)
+    x = torch.rand(1, 3, 32, 32, generator=torch.Generator().manual_seed(9))
+    ours = _relevance(net, EpsilonPlusFlat(canonizers=video_canonizers()), x, index=2)
+    reference = _relevance(net, EpsilonPlusFlat(canonizers=[ResNetCanonizer()]), x, index=2)
+    assert float(reference.abs().sum()) > 0
+    scale = float(reference.abs().max())
+    torch.testing.assert_close(ours, reference, rtol=1e-4, atol=1e-5 * scale)
+    assert all("forward" not in m.__dict__ for m in net.modules())  # canonizers undone

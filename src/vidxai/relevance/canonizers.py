@@ -12,8 +12,10 @@ nothing. Here, for every CNN of the zoo:
   its convolution — R(2+1)D's ``Conv2Plus1D`` ends with its
   temporal ``Conv3d``, which the block's BatchNorm then follows);
 * **residual sums** of torchvision's video ``BasicBlock`` / ``Bottleneck`` (r3d_18, mc3_18,
-  r2plus1d_18) and of the 2D ``BasicBlock`` (TSM) go through ``zennit.layer.Sum``, whose rule
-  splits relevance in proportion to each summand's contribution;
+  r2plus1d_18) and of the 2D ``BasicBlock`` / ``Bottleneck`` (TSM) go through
+  ``zennit.layer.Sum``, whose rule splits relevance in proportion to each summand's
+  contribution (:class:`ResNetSumCanonizer`: zennit's 2D block canonizers, with the summands
+  stacked along a new first axis instead of a last one);
 * **S3D**'s inception branches are concatenated: the gradient of ``cat`` hands each branch its
   own channels' relevance, which is already a split;
 * **I3D**'s inception branches are concatenated too; its "SAME" padding moves into each
@@ -36,7 +38,6 @@ import torch
 from torch import Tensor, nn
 from zennit.canonizers import AttributeCanonizer, Canonizer, SequentialMergeBatchNorm
 from zennit.layer import Sum
-from zennit.torchvision import ResNetBasicBlockCanonizer, ResNetBottleneckCanonizer
 
 from vidxai.errors import UnsupportedModelError
 from vidxai.relevance.canonize_i3d import I3DCanonizer
@@ -82,33 +83,53 @@ def _identity(x: Tensor) -> Tensor:
     return x
 
 
-def _video_block_forward(self: Any, x: Tensor) -> Tensor:
-    """torchvision video BasicBlock / Bottleneck forward with the residual sum as a module."""
-    out = self.conv2(self.conv1(x))
-    if hasattr(self, "conv3"):
-        out = self.conv3(out)
-    identity = self.downsample(x) if self.downsample is not None else x
+def _split_sum(self: Any, identity: Tensor, out: Tensor) -> Tensor:
+    """A residual block's ``relu(identity + out)`` with the sum as a ``Sum`` module."""
     # stacked along a new first axis: two contiguous blocks (a last axis interleaves them, and
     # copying into and summing over it costs more than the rest of the block's elementwise work)
     return self.relu(self.canonizer_sum(torch.stack([identity, out], dim=0)))
 
 
-def _video_block_map(name: str, module: nn.Module) -> dict[str, Any] | None:
-    from torchvision.models.video.resnet import BasicBlock, Bottleneck
+def _video_block_forward(self: Any, x: Tensor) -> Tensor:
+    """torchvision video BasicBlock / Bottleneck forward with the residual sum as a module."""
+    out = self.conv2(self.conv1(x))
+    if hasattr(self, "conv3"):
+        out = self.conv3(out)
+    return _split_sum(self, self.downsample(x) if self.downsample is not None else x, out)
 
-    if isinstance(module, (BasicBlock, Bottleneck)):
-        return {"forward": _video_block_forward.__get__(module), "canonizer_sum": Sum(dim=0)}
-    return None
+
+def _image_block_forward(self: Any, x: Tensor) -> Tensor:
+    """torchvision 2D BasicBlock / Bottleneck forward (TSM's blocks) with the residual sum as a
+    module (zennit's own 2D canonizers stack along a last axis)."""
+    out = self.relu(self.bn1(self.conv1(x)))
+    if hasattr(self, "conv3"):
+        out = self.bn3(self.conv3(self.relu(self.bn2(self.conv2(out)))))
+    else:
+        out = self.bn2(self.conv2(out))
+    return _split_sum(self, self.downsample(x) if self.downsample is not None else x, out)
 
 
-class VideoResNetCanonizer(AttributeCanonizer):
-    """Residual sums of torchvision's video ResNet blocks through ``zennit.layer.Sum``."""
+def _block_map(name: str, module: nn.Module) -> dict[str, Any] | None:
+    from torchvision.models import resnet
+    from torchvision.models.video import resnet as video
+
+    if isinstance(module, (video.BasicBlock, video.Bottleneck)):
+        forward = _video_block_forward
+    elif isinstance(module, (resnet.BasicBlock, resnet.Bottleneck)):
+        forward = _image_block_forward
+    else:
+        return None
+    return {"forward": forward.__get__(module), "canonizer_sum": Sum(dim=0)}
+
+
+class ResNetSumCanonizer(AttributeCanonizer):
+    """Residual sums of torchvision's video and 2D ResNet blocks through ``zennit.layer.Sum``."""
 
     def __init__(self) -> None:
-        super().__init__(_video_block_map)
+        super().__init__(_block_map)
 
-    def copy(self) -> VideoResNetCanonizer:
-        return VideoResNetCanonizer()
+    def copy(self) -> ResNetSumCanonizer:
+        return ResNetSumCanonizer()
 
 
 def _tsm_forward(self: Any, x: Tensor) -> Tensor:
@@ -143,9 +164,7 @@ def video_canonizers() -> list[Canonizer]:
     """The canonizers for every CNN of the zoo (each applies only where its blocks occur)."""
     return [
         ExactMergeBatchNorm(),
-        VideoResNetCanonizer(),
-        ResNetBasicBlockCanonizer(),
-        ResNetBottleneckCanonizer(),
+        ResNetSumCanonizer(),
         TSMConsensusCanonizer(),
         I3DCanonizer(),
     ]
