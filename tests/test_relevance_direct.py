@@ -113,3 +113,26 @@ def test_no_gradient_no_interception():
         out = model(x)
     assert out.grad_fn is None
     torch.testing.assert_close(out, model(x).detach())
+
+
+def test_pass_hands_relevance_through_where_the_relu_gradient_would_not():
+    # the flat rule gives every ReLU output relevance, also where the ReLU is off: Pass hands it
+    # on (zennit's own hooks as the reference); the ReLU's own gradient would have zeroed it
+    from zennit.composites import LayerMapComposite
+    from zennit.rules import Flat, Pass
+
+    from vidxai.relevance.direct_hook import DirectPass
+
+    torch.manual_seed(4)
+    model = nn.Sequential(nn.Linear(5, 6), nn.ReLU(inplace=True), nn.Linear(6, 2)).eval()
+    x = torch.randn(3, 5, generator=torch.Generator().manual_seed(5))
+    composite = LayerMapComposite([(nn.ReLU, Pass()), (nn.Linear, Flat())])
+    hooks = direct(composite)
+    ours = _relevance(model, hooks, x, index=1)
+    reference = _relevance(model, composite, x, index=1)
+    torch.testing.assert_close(ours, reference, rtol=1e-5, atol=1e-7)
+    assert isinstance(hooks.module_map({}, "1", model[1]), DirectPass)
+    # the same composite with a plain ReLU (its gradient masks the relevance)
+    masked = _relevance(model, LayerMapComposite([(nn.Linear, Flat())]), x, index=1)
+    assert not torch.allclose(ours, masked, rtol=1e-3)
+    assert count_hooks(model) == 0

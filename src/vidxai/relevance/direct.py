@@ -6,8 +6,10 @@ layer's forward runs on a detached input and the rule *is* the backward (in a vi
 mechanism wastes about a third of LRP's cost on the layers' discarded ordinary backward passes).
 A plain convolution or dense layer with the z⁺ rule (:class:`~vidxai.relevance.rules.FastZPlus`)
 gets :class:`~vidxai.relevance.fused_zplus.FusedZPlusHook`, which computes ``z`` and ``z⁺`` with
-one layer call on stacked weights. Other hooks (``Pass`` on activations, guided backprop's ReLU
-rule, which needs the ReLU's own gradient) keep zennit's mechanism.
+one layer call on stacked weights; ``Pass`` on activations gets
+:class:`~vidxai.relevance.direct_hook.DirectPass` (its backward hands the relevance on, so the
+activation's own backward and zennit's copy of its input are skipped). Other hooks (guided
+backprop's ReLU rule, which needs the ReLU's own gradient) keep zennit's mechanism.
 """
 
 from __future__ import annotations
@@ -16,11 +18,12 @@ from typing import Any
 
 from torch import nn
 from zennit.core import BasicHook, Composite
+from zennit.rules import Pass
 
-from vidxai.relevance.direct_hook import DirectHook
+from vidxai.relevance.direct_hook import DirectHook, DirectPass
 from vidxai.relevance.fused_zplus import FusedZPlusHook
 
-__all__ = ["DirectHook", "FusedZPlusHook", "direct"]
+__all__ = ["DirectHook", "DirectPass", "FusedZPlusHook", "direct"]
 
 
 def direct(composite: Composite) -> Composite:
@@ -31,6 +34,8 @@ def direct(composite: Composite) -> Composite:
         template = inner(ctx, name, module)
         if FusedZPlusHook.applies(template, module):
             return FusedZPlusHook(template)
+        if type(template) is Pass:
+            return DirectPass(template)
         return DirectHook(template) if isinstance(template, BasicHook) else template
 
     return Composite(module_map=module_map, canonizers=composite.canonizers)

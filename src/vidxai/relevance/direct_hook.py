@@ -7,6 +7,9 @@ the layer's forward on a detached input — no graph, no saved tensors — and h
 through :class:`_Relay`, an autograd node whose backward is the rule's own
 ``BasicHook.backward`` (same modifiers, gradient mapper and reducer, so the same relevance).
 
+:class:`DirectPass` does the same for zennit's ``Pass`` (activations), whose backward hands the
+relevance on unchanged.
+
 Each call of a layer keeps its own input in its node, so a layer used twice in one forward pass
 gets each call's relevance from that call's input (zennit's stored input holds the last call
 only).
@@ -44,6 +47,18 @@ class _Relay(torch.autograd.Function):
         finally:
             rule.stored_tensors.clear()
         return None, None, relevance, None
+
+
+class _PassRelay(torch.autograd.Function):
+    """Identity on the layer's output; backward: the output's relevance, unchanged (``Pass``)."""
+
+    @staticmethod
+    def forward(ctx: Any, x: Tensor, out: list[Tensor]) -> Tensor:
+        return out[0]
+
+    @staticmethod
+    def backward(ctx: Any, grad: Tensor) -> tuple[Tensor, None]:
+        return grad, None
 
 
 class DirectHook:
@@ -100,3 +115,15 @@ class DirectHook:
                 module.register_forward_hook(self._post),
             ]
         )
+
+
+class DirectPass(DirectHook):
+    """zennit's ``Pass`` (an elementwise layer hands the relevance of its output on unchanged)
+    without zennit's mechanism: no identity node, copy of the input or discarded backward of the
+    layer (the ReLU's mask) — the layer runs on its detached input and :class:`_PassRelay` is
+    its backward."""
+
+    def _post(self, module: nn.Module, args: tuple[Any, ...], output: Any) -> Any:
+        if not self._calls:
+            return None
+        return _PassRelay.apply(self._calls.pop(), [output])
