@@ -41,6 +41,7 @@ from zennit.layer import Sum
 
 from vidxai.errors import UnsupportedModelError
 from vidxai.relevance.canonize_i3d import I3DCanonizer
+from vidxai.relevance.merge_cache import merged
 
 #: Root module classes whose forward (and blocks) the canonizers cover.
 KNOWN_MODELS = ("VideoResNet", "S3D", "TSMResNet", "DemoNet", "ResNet", "InceptionI3d")
@@ -59,14 +60,21 @@ class ExactMergeBatchNorm(SequentialMergeBatchNorm):  # type: ignore[misc]
 
     The emptied BatchNorm also skips its arithmetic while merged: its forward returns the input
     (the identity it computes, without a pass over the activations forward and one backward).
+    The merged weights are kept from call to call (:func:`~vidxai.relevance.merge_cache.merged`:
+    the same tensors while the parameters they are made from stay exactly equal).
     """
 
     @staticmethod
     def merge_batch_norm(modules: Any, batch_norm: Any) -> None:
-        SequentialMergeBatchNorm.merge_batch_norm(modules, batch_norm)
-        batch_norm.running_var.data = torch.full_like(
-            batch_norm.running_var.data, 1.0 - batch_norm.eps
-        )
+        for module in modules:
+            if module.bias is None:  # as zennit: a zero bias while merged (removed again)
+                weight = module.weight
+                module.bias = nn.Parameter(torch.zeros(1, device=weight.device, dtype=weight.dtype))
+            module.weight.data, module.bias.data = merged(module, batch_norm)
+        for name, value in (("running_mean", 0.0), ("running_var", 1.0 - batch_norm.eps),
+                            ("bias", 0.0), ("weight", 1.0)):  # fmt: skip
+            tensor = getattr(batch_norm, name)
+            tensor.data = torch.full_like(tensor.data, value)
 
     def register(self, linears: Any, batch_norm: Any) -> None:
         super().register(linears, batch_norm)

@@ -36,6 +36,7 @@ from torch.autograd.function import once_differentiable
 
 from vidxai.relevance.conv_kernel import flipped, forward_kernel, transposable
 from vidxai.relevance.direct_hook import DirectHook, _Relay
+from vidxai.relevance.merge_cache import adopt, same_memory, same_values
 from vidxai.relevance.plain_layer import channel_dim, input_vjp, is_plain, layer_call
 from vidxai.relevance.rules import FastZPlus
 
@@ -65,31 +66,38 @@ def _matches(stacked: Tensor | None, value: Tensor | None) -> bool:
     if stacked is None or value is None:
         return stacked is None and value is None
     half = int(value.shape[0])
-    return (
-        stacked.shape[0] == 2 * half
-        and stacked.shape[1:] == value.shape[1:]
-        and stacked.dtype == value.dtype
-        and stacked.device == value.device
-        and torch.equal(stacked[:half], value)
-    )
+    return stacked.shape[0] == 2 * half and same_values(stacked[:half], value)
 
 
 def stacked_params(module: nn.Module, weight: Tensor, bias: Tensor | None) -> Stacked:
     """The :class:`Stacked` parameters of the layer's current weights.
 
-    Stacking copies every weight twice; canonized weights (BatchNorm merged anew in every call)
-    are equal from call to call, so the last call's stack is reused after an exact comparison
-    (one read of the weights; any change of the weights, however made, rebuilds it).
+    Stacking copies every weight twice, so the last call's stack is reused: without a look at
+    the values when the layer's weights are the stack's own first half (BatchNorm-merged
+    weights: :mod:`~vidxai.relevance.merge_cache` hands that half out again, see :func:`adopt`
+    there), else after an exact comparison (one read of the weights; any change of the weights,
+    however made, rebuilds it).
     """
     cached = _STACKED.get(module)
-    if cached is not None and _matches(cached.weight, weight) and _matches(cached.bias, bias):
+    if cached is not None and _current(cached, weight, bias):
         return cached
     stacked = Stacked(
         torch.cat([weight, weight.clamp(min=0)]),
         None if bias is None else torch.cat([bias, bias.clamp(min=0)]),
     )
     _STACKED[module] = stacked
+    adopt(module, weight, stacked.weight[: weight.shape[0]])
     return stacked
+
+
+def _current(cached: Stacked, weight: Tensor, bias: Tensor | None) -> bool:
+    """The stack holds ``weight`` (its own first half, or equal values) and ``bias`` (equal
+    values: a bias is small)."""
+    if not _matches(cached.bias, bias):
+        return False
+    own = cached.weight.shape[0] == 2 * weight.shape[0]
+    own = own and same_memory(cached.weight[: weight.shape[0]], weight)
+    return own or _matches(cached.weight, weight)
 
 
 class _FusedRelay(torch.autograd.Function):
