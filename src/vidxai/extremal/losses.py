@@ -113,17 +113,48 @@ def _select_top(
     On a CPU the values are selected first by one float selection (a ``topk`` on float32 is
     faster than on int64 keys, and the keys cost several passes to build); exactly as the keys
     would, unless the threshold value is shared by more entries than a row may still take —
-    then (ties decide) every row is selected by the integer keys.
+    then (ties decide) :func:`_break_ties` picks, in those rows only, the tied entries with the
+    largest tie-breakers (what the keys ``value bits · 2³² + tie-breaker`` select).
     """
     if rows.device.type == "cpu":
         thr = _thresholds(rows, counts)
         top = rows >= thr[:, None]
-        taken = top.sum(1)
-        wanted = torch.tensor(_clip_counts(counts, rows.shape[1]), device=rows.device)
-        if bool((taken == wanted).all()):
-            return top
+        wanted = _clip_counts(counts, rows.shape[1])
+        taken = top.sum(1).tolist()
+        bad = [r for r in range(len(wanted)) if taken[r] != wanted[r]]
+        if bad:
+            _break_ties(rows, top, thr, (bad, wanted, taken), tie, shift, modulus, shape)
+        return top
     keys = run(backend, _keys, rows.reshape(shape), tie, shift, modulus).reshape(rows.shape)
     return keys >= _thresholds(keys, counts)[:, None]
+
+
+def _break_ties(
+    rows: Tensor,
+    top: Tensor,
+    thr: Tensor,
+    need: tuple[list[int], list[int], list[int]],
+    tie: Tensor,
+    shift: Tensor,
+    modulus: int,
+    shape: tuple[int, ...],
+) -> None:
+    """In place: rows ``bad`` of ``top`` (``rows >= thr``, ``taken`` entries instead of
+    ``wanted``) keep the entries above the threshold and, of those equal to it, the
+    ``wanted − (taken − tied)`` with the largest ``(tie + shift) mod modulus``."""
+    bad, wanted, taken = need
+    lead = shape[:-1]
+    ties = tie.expand(shape)
+    shifts = shift.expand(*lead, 1)
+    for r in bad:
+        at = tuple(int(i) for i in np.unravel_index(r, lead))
+        tied = (rows[r] == thr[r]).nonzero().squeeze(1)
+        rotated = ties[at][tied].long() + shifts[at]
+        rotated = torch.where(rotated >= modulus, rotated - modulus, rotated)
+        keep = wanted[r] - (taken[r] - tied.numel())
+        row = rows[r] > thr[r]
+        row[tied[torch.topk(rotated, keep, sorted=False).indices]] = True
+        top[r] = row
 
 
 def _squared_distance(values: Tensor, top: Tensor) -> tuple[Tensor, Tensor]:
