@@ -69,8 +69,13 @@ METHODS = ("lime3d", "kernel_shap3d", "rise3d")
 #: technique at a time so each one's effect is measured on the same clips and seeds.
 VARIANTS: dict[str, dict[str, dict[str, Any]]] = {
     "lime3d": {
-        "revex": {"design": "iid", "antithetic": False, "alpha": 1.0},
+        "revex": {"design": "iid", "antithetic": False, "alpha": 1.0, "control": "none"},
         "vidxai": {},
+        "foldover, alpha=1, no control": {"design": "foldover", "alpha": 1.0, "control": "none"},
+        "foldover, logistic control": {"design": "foldover", "alpha": 1.0, "control": "logistic"},
+        "iid, logistic control": {"design": "iid", "alpha": 1.0, "control": "logistic"},
+        "fitted, no control": {"design": "fitted", "alpha": 1.0, "control": "none"},
+        "fitted, logistic control": {"design": "fitted", "alpha": 1.0, "control": "logistic"},
         "sobol, alpha=1": {"design": "sobol", "alpha": 1.0},
         "hadamard, alpha=1": {"design": "hadamard", "alpha": 1.0},
         "iid, alpha=auto": {"design": "iid", "alpha": "auto"},
@@ -233,7 +238,7 @@ def curves(
     ``job["shap"]``: ``(clips, seeds)`` for kernel_shap3d (cheap on 12 cells, and Spearman
     over 12 values is coarse: more runs), else the first ``job["clips"]`` clips × ``seeds``."""
     res: dict[str, Any] = {}
-    for method in METHODS:
+    for method in job.get("methods", METHODS):
         clips, runs = job.get("clips", session.x.shape[0]), seeds
         if method == "kernel_shap3d" and job.get("shap"):
             clips, runs = job["shap"]
@@ -378,6 +383,9 @@ def plot(results: dict[str, Any], budgets: list[int], path: str) -> None:
     for row, setting in enumerate(settings):
         for col, method in enumerate(METHODS):
             ax = axes[row][col]
+            if method not in results[setting]:
+                ax.set_visible(False)
+                continue
             r = results[setting][method]
             ax.plot(budgets, r["revex"], "o-", label="REVEX sampler")
             ax.plot(budgets, r["vidxai"], "s-", label="vidxai defaults")
@@ -418,6 +426,7 @@ def main() -> None:
         help="the issue's full setting: 16 demo clips × 3 seeds, r3d_18 at 16×112×112 with 3 "
         "seeds, budgets up to 3000 (hours on a CPU)",
     )
+    ap.add_argument("--methods", default=",".join(METHODS), help="comma-separated subset")
     ap.add_argument("--plot", default="docs/figures/fidelity.png")
     ap.add_argument("--json", default="out/fidelity.json")
     args = ap.parse_args()
@@ -438,6 +447,7 @@ def main() -> None:
             session_cm, key = r3d_session(shape)  # type: ignore[arg-type]
             seeds, batch = args.r3d_seeds, 32
         job: dict[str, Any] = {"setting": setting, "key": key, "batch": batch}
+        job["methods"] = [m for m in METHODS if m in args.methods.split(",")]
         if setting == "demo":
             job["clips"] = args.clips
             job["shap"] = (args.shap_clips or args.clips, args.shap_seeds or args.seeds)

@@ -30,6 +30,7 @@ from vidxai.removal.sample import (
     SlidingCuboidSampler,
 )
 from vidxai.removal.sample.design import DesignName
+from vidxai.removal.sample.fitted import FittedFoldoverSampler
 from vidxai.removal.sample.shapley import SizeDistribution
 from vidxai.removal.segment import SegmentationName
 from vidxai.removal.stages import StageRegistry
@@ -42,6 +43,7 @@ from vidxai.removal.summarize import (
     PixelMean,
     Summary,
 )
+from vidxai.removal.summarize.ridge import LimeControl
 from vidxai.removal.summarize.shapley import ShapleyControl
 
 
@@ -102,26 +104,42 @@ class Lime3DParams(_Sampled):
         design: keep draws from ``foldover`` (default: an orthogonal Hadamard block of
             ``2^L ≥ M + 1`` rows, then its complements; full rank from ``2^L`` rows on),
             ``sobol`` (scrambled Sobol points: rank-deficient below ``2^(L+1)`` rows),
-            ``hadamard`` (randomised resolution IV blocks) or ``iid`` uniforms (REVEX).
+            ``hadamard`` (randomised resolution IV blocks), ``iid`` uniforms (REVEX) or
+            ``fitted`` (fold-over blocks of a Hadamard order fitted to the budget, largest
+            ``N ≤ n/2``: complete fold-overs at 333 rows for 154 segments; depends on the
+            budget, so ``n_samples="auto"`` uses ``foldover``; see
+            :class:`~vidxai.removal.sample.fitted.FittedFoldoverSampler`).
         antithetic: complementary pairs ``(z, 1 − z)`` (needs ``p = 0.5``; off by default:
             a pair spends two passes on one direction of the design, which measured worse
             below M samples). ``design="iid", antithetic=False`` is REVEX's sampler.
+        control: ``none`` (LIME's fit, REVEX) or ``logistic``: control variate from a
+            logistic surrogate with adjacent-segment pairs whose population fit is computed on
+            free synthetic rows (consistent for the same estimand, exact when the linear fit
+            is; see :class:`~vidxai.removal.summarize.LimeRidge`).
     """
 
     p: float = 0.5
     kernel_width: float = 0.25
     alpha: float | Literal["auto"] = 1.0
-    design: DesignName = "foldover"
+    design: DesignName | Literal["fitted"] = "foldover"
     antithetic: bool = False
+    control: LimeControl = "none"
 
     def __post_init__(self) -> None:
         super().__post_init__()
         self.build()
 
     def build(self) -> Pipeline:
+        if self.design == "fitted" and self.antithetic:
+            raise ParameterError("design='fitted' is a fold-over already; set antithetic=False")
+        if self.design == "fitted" and self.n_samples != "auto":
+            sampler: Sampler = FittedFoldoverSampler(self.rows, self.p, True)
+        else:  # the rounds of "auto" need a prefix-consistent design: the nested fold-over
+            design = "foldover" if self.design == "fitted" else self.design
+            sampler = BernoulliSampler(self.rows, self.p, True, design, self.antithetic)
         return self.pipeline(
-            BernoulliSampler(self.rows, self.p, True, self.design, self.antithetic),
-            LimeRidge(self.kernel_width, self.alpha),
+            sampler,
+            LimeRidge(self.kernel_width, self.alpha, self.control, self.p),
             "lime3d",
             budget=self.budget(),
         )

@@ -11,7 +11,13 @@ from torch import Tensor
 from vidxai.core.registry import MethodOutput
 from vidxai.errors import ParameterError
 from vidxai.removal.summarize.base import SummaryInput, feature_output
+from vidxai.removal.summarize.lime_control import LogisticPairsControl, adjacent_pairs
 from vidxai.removal.summarize.ridge_cv import loo_penalty
+
+#: LIME's control variates: ``none`` (LIME's fit) or ``logistic`` (see
+#: :mod:`~vidxai.removal.summarize.lime_control`).
+LimeControl = Literal["none", "logistic"]
+LIME_CONTROLS: tuple[str, ...] = ("none", "logistic")
 
 
 def lime_kernel(z: Tensor, width: float) -> Tensor:
@@ -80,13 +86,26 @@ class LimeRidge:
     that the penalty vanishes relative to ``n`` as ``n`` grows, so the fit stays consistent
     for the same estimand. The penalty used is reported as ``extras["alpha"]``.
 
+    ``control="logistic"``: the fit runs on ``f − θg`` and ``θ`` times ``g``'s population fit is
+    added back, ``g`` a logistic surrogate with adjacent-segment pairs fitted on the rows and
+    its population fit computed on free synthetic Bernoulli(``p``) rows
+    (:mod:`~vidxai.removal.summarize.lime_control`): consistent for the same estimand, exact
+    (``θ = 0``) when the linear fit reproduces the scores. It needs segment labels (hard
+    segment masks) and probabilities in [0, 1]; otherwise LIME's own fit is returned and
+    ``extras["control"]`` says why. The standard errors are the sandwich errors of the fit on
+    ``f − θg`` (``g`` and ``θ`` taken as fixed).
+
     Attributes:
         kernel_width: width of the LIME kernel on the cosine distance.
         alpha: ridge penalty (0 = weighted least squares) or ``"auto"``.
+        control: ``none`` (LIME) or ``logistic``.
+        p: keep probability of the sampler's rows (the synthetic rows of the control).
     """
 
     kernel_width: float = 0.25
     alpha: float | Literal["auto"] = 1.0
+    control: LimeControl = "none"
+    p: float = 0.5
 
     def __post_init__(self) -> None:
         if not self.kernel_width > 0:
@@ -97,6 +116,10 @@ class LimeRidge:
             and self.alpha >= 0
         ):
             raise ParameterError(f"alpha must be ≥ 0 or 'auto', got {self.alpha!r}")
+        if self.control not in LIME_CONTROLS:
+            raise ParameterError(
+                f"control must be one of {', '.join(LIME_CONTROLS)}, got {self.control!r}"
+            )
 
     def __call__(self, inp: SummaryInput) -> MethodOutput:
         assert inp.samples.z is not None
@@ -106,4 +129,41 @@ class LimeRidge:
         s = inp.samples
         alpha = loo_penalty(z, y, w) if self.alpha == "auto" else float(self.alpha)
         coef, intercept, se, r2 = weighted_ridge(z, y, w, alpha, s.unit, s.first_random)
-        return feature_output(inp, coef, se, intercept=float(intercept), r2=r2, alpha=alpha)
+        if self.control == "none":
+            return feature_output(inp, coef, se, intercept=float(intercept), r2=r2, alpha=alpha)
+        return self._controlled(inp, z, y, w, alpha, (coef, intercept, se, r2))
+
+    def _controlled(
+        self, inp: SummaryInput, z: Tensor, y: Tensor, w: Tensor, alpha: float, plain: tuple
+    ) -> MethodOutput:
+        """The fit with the logistic control variate (LIME's own fit ``plain`` if skipped)."""
+        coef, intercept, se, r2 = plain
+        s, ctl = inp.samples, LogisticPairsControl()
+        labels = getattr(inp.masks, "labels", None)
+        pairs = adjacent_pairs(labels) if labels is not None else None
+        why = "no segment labels" if pairs is None else ctl.skip_reason(z, y, pairs)
+        if why is not None or pairs is None:
+            out = feature_output(inp, coef, se, intercept=float(intercept), r2=r2, alpha=alpha)
+            out.extras["control"] = f"skipped: {why}"
+            return out
+        g, g_slopes, g_intercept = ctl.fit(
+            z, y, w, pairs, self.p, lambda rows: lime_kernel(rows, self.kernel_width)
+        )
+        g_coef, g_icpt, _, _ = weighted_ridge(z, g, w, alpha)
+        r_f, r_g = y - intercept - z @ coef, g - g_icpt - z @ g_coef
+        denom = float(w @ r_g**2)
+        theta = float(w @ (r_f * r_g)) / denom if denom > 0 else 0.0
+        c_coef, c_icpt, c_se, _ = weighted_ridge(z, y - theta * g, w, alpha, s.unit, s.first_random)
+        coef = c_coef + theta * g_slopes
+        intercept = float(c_icpt) + theta * g_intercept
+        return feature_output(
+            inp,
+            coef,
+            c_se,
+            intercept=intercept,
+            r2=r2,
+            alpha=alpha,
+            control="logistic",
+            control_theta=theta,
+            control_pairs=int(pairs.shape[0]),
+        )
