@@ -288,3 +288,16 @@ def test_lime3d_fitted_design_is_exact_on_linear_models_and_auto_uses_the_nested
     assert auto.build().sampler.design == "foldover"  # prefix-consistent rounds
     with pytest.raises(ParameterError):
         vidxai.explain(net, x, "lime3d", n_samples=40, design="fitted", antithetic=True, **kw)
+
+
+def test_defaults_are_the_fitted_design_with_the_logistic_control_and_auto_still_rounds() -> None:
+    p = get_method("lime3d").parse_params({})
+    assert p.design == "fitted" and p.control == "logistic"
+    net = CellModel((2, 2, 2), torch.randn(8, generator=torch.Generator().manual_seed(2)),
+                    {(0, 1): 1.5})  # fmt: skip
+    kw = dict(grid=(2, 2, 2), **PROB)
+    fixed = vidxai.explain(net, clip(), "lime3d", n_samples=50, seed=3, **kw)
+    assert fixed.extras["control"] == "logistic" and fixed.n_forward == 1 + 50
+    auto = vidxai.explain(net, clip(), "lime3d", n_samples="auto", max_samples=300,
+                          tolerance=0.05, seed=3, **kw)  # fmt: skip
+    assert auto.extras["control"] == "logistic" and auto.extras["n_samples_used"] <= 300

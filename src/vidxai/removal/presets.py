@@ -101,18 +101,18 @@ class Lime3DParams(_Sampled):
         alpha: ridge penalty (REVEX: 1), or ``"auto"``: chosen by exact leave-one-out
             error, capped so that it vanishes relative to ``n_samples`` (see
             :class:`~vidxai.removal.summarize.LimeRidge`).
-        design: keep draws from ``foldover`` (default: an orthogonal Hadamard block of
-            ``2^L ≥ M + 1`` rows, then its complements; full rank from ``2^L`` rows on),
-            ``sobol`` (scrambled Sobol points: rank-deficient below ``2^(L+1)`` rows),
-            ``hadamard`` (randomised resolution IV blocks), ``iid`` uniforms (REVEX) or
-            ``fitted`` (fold-over blocks of a Hadamard order fitted to the budget, largest
-            ``N ≤ n/2``: complete fold-overs at 333 rows for 154 segments; depends on the
-            budget, so ``n_samples="auto"`` uses ``foldover``; see
-            :class:`~vidxai.removal.sample.fitted.FittedFoldoverSampler`).
+        design: keep draws from ``fitted`` (default: fold-over blocks of the largest
+            Hadamard order ``N ≤ n/2``, e.g. complete fold-overs in 328 of 333 rows for 154
+            segments; it depends on the budget, so ``n_samples="auto"`` uses ``foldover``; see
+            :class:`~vidxai.removal.sample.fitted.FittedFoldoverSampler`), ``foldover`` (an
+            orthogonal Hadamard block of ``2^L ≥ M + 1`` rows, then its complements; full
+            rank from ``2^L`` rows on), ``sobol`` (scrambled Sobol points: rank-deficient
+            below ``2^(L+1)`` rows), ``hadamard`` (randomised resolution IV blocks) or
+            ``iid`` uniforms (REVEX).
         antithetic: complementary pairs ``(z, 1 − z)`` (needs ``p = 0.5``; off by default:
             a pair spends two passes on one direction of the design, which measured worse
-            below M samples). ``design="iid", antithetic=False`` is REVEX's sampler.
-        control: ``none`` (LIME's fit, REVEX) or ``logistic``: control variate from a
+            below M samples). ``design="iid", antithetic=False, control="none"`` is REVEX.
+        control: ``logistic`` (default) or ``none`` (LIME's fit, REVEX): control variate from a
             logistic surrogate with adjacent-segment pairs whose population fit is computed on
             free synthetic rows (consistent for the same estimand, exact when the linear fit
             is; see :class:`~vidxai.removal.summarize.LimeRidge`).
@@ -121,9 +121,9 @@ class Lime3DParams(_Sampled):
     p: float = 0.5
     kernel_width: float = 0.25
     alpha: float | Literal["auto"] = 1.0
-    design: DesignName | Literal["fitted"] = "foldover"
+    design: DesignName | Literal["fitted"] = "fitted"
     antithetic: bool = False
-    control: LimeControl = "none"
+    control: LimeControl = "logistic"
 
     def __post_init__(self) -> None:
         super().__post_init__()
@@ -150,7 +150,8 @@ class Lime3DParams(_Sampled):
     params=Lime3DParams,
     family="removal",
     batched=True,
-    description="3D LIME (REVEX): supervoxels kept with p=0.5, LIME-kernel ridge coefficients.",
+    description="3D LIME (REVEX): supervoxels kept with p=0.5, LIME-kernel ridge coefficients "
+    "(logistic control variate).",
     quick_params={"n_samples": 64, "n_segments": 16},
 )
 def lime3d(ctx: ExplainContext, params: Lime3DParams) -> list[MethodOutput]:
