@@ -201,56 +201,6 @@ def test_a_frame_gets_bitwise_the_same_mask_and_gradient_in_any_batch():
             assert torch.equal(alone[1][i], everything[1][r])
 
 
-@pytest.mark.parametrize(
-    ("size", "step", "sigma"),
-    [((112, 112), 7, 11.0), ((20, 24), 3, 4.0), ((56, 56), 4, 5.5), ((9, 13), 1, 1.6)],
-)
-def test_windowed_eager_kernel_equals_the_full_blocked_kernel(size, step, sigma):
-    """The eager kernel that skips the zero padding of the parameter grid (one strided view of
-    every neighbour's window) gives the values and gradients of the kernel over all pairs."""
-    grid = MaskGrid(size, step, sigma)
-    p = sparse_params((3, *grid.param_shape), 21).float()
-    p[2] = torch.rand(grid.param_shape, generator=torch.Generator().manual_seed(22))
-    w = torch.randn(3, *grid.padded_shape, generator=torch.Generator().manual_seed(23))
-    windowed, full = SmoothMaskGenerator(grid), SmoothMaskGenerator(grid)
-    assert windowed._plan is not None
-    full._plan = None
-    out = []
-    for gen in (windowed, full):
-        q = p.clone().requires_grad_(True)
-        _, padded = gen.generate(q)
-        out.append((padded, torch.autograd.grad((padded * w).sum(), q)[0]))
-    torch.testing.assert_close(out[0][0], out[1][0], atol=1e-6, rtol=0)
-    torch.testing.assert_close(out[0][1], out[1][1], atol=2e-4, rtol=1e-4)
-    # and again: the buffers kept between calls still hold the padding values
-    q = p.clone().requires_grad_(True)
-    _, again = windowed.generate(q)
-    assert torch.equal(again, out[0][0])
-    assert torch.equal(torch.autograd.grad((again * w).sum(), q)[0], out[0][1])
-
-
-def test_windowed_kernel_passes_gradcheck():
-    grid = MaskGrid((5, 6), 2, 1.5)
-    k, (ch, cw) = grid.kernel_size, grid.cells
-    geo = (ch, cw, grid.step, *grid.padded_shape)
-    gen = SmoothMaskGenerator(grid)
-    assert gen._plan is not None
-    p = torch.rand(2, *grid.param_shape, generator=torch.Generator().manual_seed(24))
-    pad, (h, w) = grid.padding, grid.param_shape
-    x = F.pad(p.double(), (pad, cw + k - 1 - w - pad, pad, ch + k - 1 - h - pad))
-    wt = grid.phase_weights().double()
-    fn = lambda z: _SmoothMask.apply(z, wt, k, geo, "eager", gen._plan)  # noqa: E731
-    assert torch.autograd.gradcheck(fn, (x.requires_grad_(),))
-
-
-def test_window_geometry_is_refused_where_windows_would_collide():
-    from vidxai.extremal.mask import _windows
-
-    assert _windows(7, (3, 3), (16, 16), 5, 49) is None  # windows larger than the cell grid
-    win = _windows(7, (20, 20), (16, 16), 5, 49)
-    assert win is not None and (win.start, win.lanes) == (-1, 50)  # 16·50 = 25 vector steps
-
-
 def test_unfold_equals_f_unfold():
     from vidxai.extremal.mask import _unfold
 
