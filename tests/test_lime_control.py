@@ -176,6 +176,12 @@ def test_controlled_fit_keeps_lime_estimand_and_has_less_error() -> None:
     err_ctl = float(((ctl_t - truth) ** 2).mean())
     err_plain = float(((plain_t - truth) ** 2).mean())
     assert err_ctl < 0.5 * err_plain
+    # the reported standard errors are LIME's own: conservative for the controlled fit
+    z = design(160, 6, 0, "iid")
+    inp = summary_input(z, nonlinear(z), labels)
+    se = LimeRidge(control="logistic")(inp).extras["standard_error"]
+    torch.testing.assert_close(se, LimeRidge()(inp).extras["standard_error"])
+    assert float(se.mean()) > float(ctl_t.std(0).mean())
 
 
 def test_consistent_the_error_shrinks_with_rows() -> None:

@@ -12,7 +12,7 @@ Bernoulli(p) rows (``g`` costs no pass) has the same limit ``β(f)`` for every `
 ``g`` here is ``σ(c₀ + Σ c_j z_j + Σ_(j,k adjacent) c_jk z_j z_k)``, fitted by penalised
 weighted quasi-binomial likelihood on the scored rows: scores are probabilities, and on the
 demo model the residual of the linear fit is mostly even in the keep indicators and local
-(pairs of adjacent segments explain ~78% of the even part on a synthetic clip), while the
+(62–79% of it; adjacent pairs explain 30–78% of that on four synthetic clips), while the
 logistic link ties that curvature to the odd, three-segment part that a fold-over design
 cannot cancel. The penalties are fixed (``× ȳ(1 − ȳ)``, the link's slope scale), so they
 vanish relative to the data as ``n`` grows and the fit converges to a fixed function; the

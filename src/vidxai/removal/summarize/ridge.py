@@ -92,8 +92,10 @@ class LimeRidge:
     (:mod:`~vidxai.removal.summarize.lime_control`): consistent for the same estimand, exact
     (``θ = 0``) when the linear fit reproduces the scores. It needs segment labels (hard
     segment masks) and probabilities in [0, 1]; otherwise LIME's own fit is returned and
-    ``extras["control"]`` says why. The standard errors are the sandwich errors of the fit on
-    ``f − θg`` (``g`` and ``θ`` taken as fixed).
+    ``extras["control"]`` says why. The standard errors stay those of LIME's own fit: ``g``
+    is fitted on the same rows (~1000 terms for 150 segments), so the sandwich errors of the fit
+    on ``f − θg`` would understate the error (and stop ``n_samples="auto"`` far too early);
+    LIME's are conservative for the controlled fit.
 
     Attributes:
         kernel_width: width of the LIME kernel on the cosine distance.
@@ -138,7 +140,7 @@ class LimeRidge:
     ) -> MethodOutput:
         """The fit with the logistic control variate (LIME's own fit ``plain`` if skipped)."""
         coef, intercept, se, r2 = plain
-        s, ctl = inp.samples, LogisticPairsControl()
+        ctl = LogisticPairsControl()
         labels = getattr(inp.masks, "labels", None)
         pairs = adjacent_pairs(labels) if labels is not None else None
         why = "no segment labels" if pairs is None else ctl.skip_reason(z, y, pairs)
@@ -153,13 +155,13 @@ class LimeRidge:
         r_f, r_g = y - intercept - z @ coef, g - g_icpt - z @ g_coef
         denom = float(w @ r_g**2)
         theta = float(w @ (r_f * r_g)) / denom if denom > 0 else 0.0
-        c_coef, c_icpt, c_se, _ = weighted_ridge(z, y - theta * g, w, alpha, s.unit, s.first_random)
+        c_coef, c_icpt, _, _ = weighted_ridge(z, y - theta * g, w, alpha)
         coef = c_coef + theta * g_slopes
         intercept = float(c_icpt) + theta * g_intercept
         return feature_output(
             inp,
             coef,
-            c_se,
+            se,  # LIME's own (conservative: see the class docstring)
             intercept=intercept,
             r2=r2,
             alpha=alpha,
