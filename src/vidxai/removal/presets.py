@@ -12,7 +12,7 @@ from __future__ import annotations
 
 from collections.abc import Callable
 from dataclasses import dataclass
-from typing import Literal
+from typing import Literal, cast
 
 from vidxai.core.context import ExplainContext
 from vidxai.core.registry import MethodOutput, register_method
@@ -89,6 +89,11 @@ class _Sampled(BudgetFields, _Segmented):
 # ----------------------------------------------------------------------------------- 3D LIME
 
 
+#: lime3d's keep designs: the point designs of :mod:`~vidxai.removal.sample.design` and the
+#: budget-fitted fold-over (:mod:`~vidxai.removal.sample.fitted`).
+LimeDesign = Literal["fitted", "foldover", "sobol", "hadamard", "iid"]
+
+
 @dataclass(frozen=True)
 class Lime3DParams(_Sampled):
     """3D LIME: SLIC supervoxels, Bernoulli(p) keep draws, LIME-kernel ridge regression.
@@ -121,7 +126,7 @@ class Lime3DParams(_Sampled):
     p: float = 0.5
     kernel_width: float = 0.25
     alpha: float | Literal["auto"] = 1.0
-    design: DesignName | Literal["fitted"] = "fitted"
+    design: LimeDesign = "fitted"
     antithetic: bool = False
     control: LimeControl = "logistic"
 
@@ -135,7 +140,7 @@ class Lime3DParams(_Sampled):
         if self.design == "fitted" and self.n_samples != "auto":
             sampler: Sampler = FittedFoldoverSampler(self.rows, self.p, True)
         else:  # the rounds of "auto" need a prefix-consistent design: the nested fold-over
-            design = "foldover" if self.design == "fitted" else self.design
+            design = cast(DesignName, "foldover" if self.design == "fitted" else self.design)
             sampler = BernoulliSampler(self.rows, self.p, True, design, self.antithetic)
         return self.pipeline(
             sampler,
