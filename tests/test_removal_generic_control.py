@@ -57,6 +57,7 @@ def test_generic_shapley_with_triples_equals_the_preset_without_strata() -> None
     [
         ("shapley", "shapley", "regression"),
         ("ridge", "bernoulli", "triples"),
+        ("mean", "bernoulli", "logistic"),
         ("ridge", "bernoulli", "mean"),
         ("mean", "bernoulli", "mean"),
         ("mean_pixel", "bernoulli", "regression"),
@@ -70,3 +71,17 @@ def test_a_control_the_summary_does_not_take_is_a_parameter_error(summary, sampl
             net, x, "removal", sampler=sampler, summary=summary, control=control, grid=GRID,
             removal=ZERO, n_samples=20, **BASE,
         )  # fmt: skip
+
+
+def test_generic_ridge_with_the_logistic_control_equals_lime3d() -> None:
+    """The same rows (iid design), summary and control: the generic composition and the
+    preset give the same map."""
+    cells = CellModel((2, 2, 2), torch.randn(8, generator=torch.Generator().manual_seed(8)))
+    net = torch.nn.Sequential(cells, torch.nn.Sigmoid())  # scores in (0, 1): the control applies
+    x = clip()
+    common = {"grid": (2, 2, 2), "removal": ZERO, "n_samples": 120, "seed": 3, **BASE}
+    a = vidxai.explain(net, x, "removal", sampler="bernoulli", summary="ridge",
+                       control="logistic", **common)  # fmt: skip
+    b = vidxai.explain(net, x, "lime3d", design="iid", control="logistic", **common)
+    assert a.extras["control"] == b.extras["control"] == "logistic"
+    torch.testing.assert_close(feats(a), feats(b))

@@ -85,8 +85,9 @@ def test_foldover_lime_recovers_linear_weights_and_rise_keeps_its_mean_exactly()
     net, x = CellModel(grid, w), clip()
     truth = w.double() * net.means(x.unsqueeze(0))[0].double()
     lime = vidxai.explain(
-        net, x, "lime3d", grid=grid, n_samples=20, alpha=0.0, removal=ZERO, **BASE
-    )  # the default design
+        net, x, "lime3d", grid=grid, n_samples=20, alpha=0.0, removal=ZERO, design="foldover",
+        **BASE,
+    )  # fmt: skip
     assert lime.params["design"] == "foldover"
     torch.testing.assert_close(feats(lime), truth, atol=1e-5, rtol=1e-5)
     # RISE's mean when kept on an additive model, every pair of columns balanced after a

@@ -303,8 +303,8 @@ SUMMARIES: StageRegistry[Callable[..., Summary]] = StageRegistry("summary")
 
 @SUMMARIES.register("ridge")
 def _ridge(**o: Any) -> Summary:
-    _with_control(o["control"], ("none",), "ridge")
-    return LimeRidge(o["kernel_width"], o["alpha"])
+    control = _with_control(o["control"], ("none", "logistic"), "ridge")
+    return LimeRidge(o["kernel_width"], o["alpha"], control, o["p"])  # type: ignore[arg-type]
 
 
 @SUMMARIES.register("shapley")
@@ -341,8 +341,9 @@ def make_summary(
     """Build a summary by its registered name (used by the generic ``removal`` method).
 
     ``control``: ``none`` (every summary), ``mean`` (``mean_pixel``: centre the scores),
-    ``regression`` (``mean``: the per-feature mean's control variate) or ``triples``
-    (``shapley``: the third-order control variate); another pairing is a ParameterError.
+    ``regression`` (``mean``: the per-feature mean's control variate), ``triples``
+    (``shapley``: the third-order control variate) or ``logistic`` (``ridge``: LIME's
+    logistic control variate); another pairing is a ParameterError.
     """
     if name not in SUMMARIES:
         raise ParameterError(f"summary must be one of {', '.join(SUMMARIES.names())}, got {name!r}")

@@ -433,8 +433,9 @@ class RemovalParams(_Sampled):
         design, antithetic: keep draws (``iid`` or ``sobol``; complementary pairs) of the
             ``bernoulli`` and ``shapley`` samplers (for ``shapley``, ``antithetic`` = pairs).
         control: ``none``, ``mean`` (``mean_pixel``: centred scores), ``regression``
-            (``mean``: control variate) or ``triples`` (``shapley``: third-order control
-            variate); a control the summary does not take is a ParameterError.
+            (``mean``: control variate), ``triples`` (``shapley``: third-order control
+            variate) or ``logistic`` (``ridge``: LIME's logistic control variate); a control
+            the summary does not take is a ParameterError.
         kernel_width, alpha: LIME kernel width and ridge penalty (``ridge``).
         kernel, stride, units: cuboids of the ``cuboid`` sampler.
     """
@@ -447,7 +448,7 @@ class RemovalParams(_Sampled):
     alpha: float = 1.0
     design: DesignName = "iid"
     antithetic: bool = False
-    control: Literal["none", "mean", "regression", "triples"] = "none"
+    control: Literal["none", "mean", "regression", "triples", "logistic"] = "none"
     kernel: tuple[int, int, int] = (4, 7, 7)
     stride: tuple[int, int, int] = (2, 2, 2)
     units: Literal["fraction", "voxels"] = "fraction"
