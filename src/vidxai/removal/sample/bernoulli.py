@@ -11,6 +11,34 @@ from vidxai.removal.sample.base import Samples
 from vidxai.removal.sample.design import DesignName, check_design, uniform_points
 
 
+def check_keep_options(p: float, n_samples: int, include_intact: bool) -> None:
+    """``ParameterError`` unless ``0 < p < 1`` and ``n_samples`` leaves at least one random row
+    after the intact row (when ``include_intact``)."""
+    if not 0.0 < p < 1.0:
+        raise ParameterError(f"p (keep probability) must be strictly between 0 and 1, got {p}")
+    least = 1 + int(include_intact)
+    if n_samples < least:
+        raise ParameterError(f"n_samples must be ≥ {least}, got {n_samples}")
+
+
+def keep_samples(
+    z: torch.Tensor, include_intact: bool, unit: int = 1, nested: bool = True
+) -> Samples:
+    """``Samples`` of the ``k×M`` random keep rows ``z``, after an intact row 0 when
+    ``include_intact`` (``unit``: rows per independent draw; ``nested``: prefix-consistent)."""
+    first = int(include_intact)
+    if include_intact:
+        z = torch.cat([torch.ones(1, z.shape[1], device=z.device), z])
+    return Samples(
+        z=z,
+        kind="bernoulli",
+        full_row=0 if include_intact else None,
+        first_random=first,
+        unit=unit,
+        nested=nested,
+    )
+
+
 @dataclass(frozen=True)
 class BernoulliSampler:
     """Each feature is kept with probability ``p``: ``z_ij = 1[u_ij < p]``.
@@ -47,13 +75,7 @@ class BernoulliSampler:
     antithetic: bool = False
 
     def __post_init__(self) -> None:
-        if not 0.0 < self.p < 1.0:
-            raise ParameterError(
-                f"p (keep probability) must be strictly between 0 and 1, got {self.p}"
-            )
-        if self.n_samples < 1 + int(self.include_intact):
-            least = 1 + int(self.include_intact)
-            raise ParameterError(f"n_samples must be ≥ {least}, got {self.n_samples}")
+        check_keep_options(self.p, self.n_samples, self.include_intact)
         check_design(self.design)
         if self.antithetic and self.p != 0.5:
             raise ParameterError(
@@ -71,12 +93,4 @@ class BernoulliSampler:
         z = (uniform_points(self.design, draws, num_features, generator) < self.p).float()
         if self.antithetic:
             z = torch.stack([z, 1.0 - z], dim=1).reshape(2 * draws, num_features)[:n_random]
-        if self.include_intact:
-            z = torch.cat([torch.ones(1, num_features, device=z.device), z])
-        return Samples(
-            z=z,
-            kind="bernoulli",
-            full_row=0 if self.include_intact else None,
-            first_random=first,
-            unit=2 if self.antithetic else 1,
-        )
+        return keep_samples(z, self.include_intact, unit=2 if self.antithetic else 1)

@@ -21,6 +21,7 @@ from torch import Tensor
 
 from vidxai.errors import ParameterError
 from vidxai.removal.sample.base import Samples
+from vidxai.removal.sample.bernoulli import check_keep_options, keep_samples
 
 
 def _is_prime(q: int) -> bool:
@@ -123,27 +124,11 @@ class FittedFoldoverSampler:
     include_intact: bool = True
 
     def __post_init__(self) -> None:
-        if not 0.0 < self.p < 1.0:
-            raise ParameterError(
-                f"p (keep probability) must be strictly between 0 and 1, got {self.p}"
-            )
-        least = 1 + int(self.include_intact)
-        if self.n_samples < least:
-            raise ParameterError(f"n_samples must be ≥ {least}, got {self.n_samples}")
+        check_keep_options(self.p, self.n_samples, self.include_intact)
 
     def __call__(
         self, num_features: int, shape: tuple[int, int, int], generator: torch.Generator
     ) -> Samples:
         """``n_samples×M`` binary design on the generator's device (``nested=False``)."""
-        first = int(self.include_intact)
-        u = fitted_points(self.n_samples - first, num_features, generator)
-        z = (u < self.p).float()
-        if self.include_intact:
-            z = torch.cat([torch.ones(1, num_features, device=z.device), z])
-        return Samples(
-            z=z,
-            kind="bernoulli",
-            full_row=0 if self.include_intact else None,
-            first_random=first,
-            nested=False,
-        )
+        u = fitted_points(self.n_samples - int(self.include_intact), num_features, generator)
+        return keep_samples((u < self.p).float(), self.include_intact, nested=False)
