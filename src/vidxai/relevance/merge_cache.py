@@ -111,8 +111,7 @@ def merged(linear: nn.Module, batch_norm: nn.Module) -> tuple[Tensor, Tensor]:
     sources = _sources(linear, batch_norm)
     eps = float(batch_norm.eps)  # type: ignore[arg-type]
     entry = _MERGED.get(linear)
-    same = entry is not None and entry.eps == eps
-    if entry is not None and same and all(map(same_values, entry.sources, sources)):
+    if entry is not None and entry.eps == eps and all(map(same_values, entry.sources, sources)):
         return entry.weight, entry.bias
     weight, bias = _merge(linear, sources, eps)
     copies = tuple(None if t is None else t.clone() for t in sources)
