@@ -42,8 +42,14 @@ def _keys(values: Tensor, tie: Tensor, shift: Tensor, modulus: int) -> Tensor:
     (``0 ≤ tie, shift < modulus``, so the modulo is one conditional subtraction, several times
     cheaper than an integer division)."""
     bits = values.view(torch.int32).long() & 0x7FFFFFFF  # −0.0 ranks as 0.0
+    return (bits << 32) | _tie_breaker(tie, shift, modulus)
+
+
+def _tie_breaker(tie: Tensor, shift: Tensor, modulus: int) -> Tensor:
+    """``(tie + shift) mod modulus`` for ``0 ≤ tie, shift < modulus`` (one conditional
+    subtraction)."""
     rotated = tie + shift
-    return (bits << 32) | torch.where(rotated >= modulus, rotated - modulus, rotated)
+    return torch.where(rotated >= modulus, rotated - modulus, rotated)
 
 
 def _clip_counts(counts: Sequence[int], v: int) -> list[int]:
@@ -149,8 +155,7 @@ def _break_ties(
     for r in bad:
         at = tuple(int(i) for i in np.unravel_index(r, lead))
         tied = (rows[r] == thr[r]).nonzero().squeeze(1)
-        rotated = ties[at][tied].long() + shifts[at]
-        rotated = torch.where(rotated >= modulus, rotated - modulus, rotated)
+        rotated = _tie_breaker(ties[at][tied].long(), shifts[at], modulus)
         keep = wanted[r] - (taken[r] - tied.numel())
         row = rows[r] > thr[r]
         row[tied[torch.topk(rotated, keep, sorted=False).indices]] = True
