@@ -9,7 +9,7 @@ from __future__ import annotations
 import math
 from collections.abc import Callable
 from dataclasses import dataclass
-from typing import Any, Literal
+from typing import Any, Literal, get_args
 
 from torch import Tensor
 
@@ -50,6 +50,9 @@ from vidxai.removal.summarize import (
     Summary,
     SummaryInput,
 )
+from vidxai.removal.summarize.mean import MeanControl
+from vidxai.removal.summarize.ridge import LIME_CONTROLS
+from vidxai.removal.summarize.shapley import ShapleyControl
 
 MaskStyle = Literal["hard", "smooth", "shifted"]
 
@@ -303,18 +306,18 @@ SUMMARIES: StageRegistry[Callable[..., Summary]] = StageRegistry("summary")
 
 @SUMMARIES.register("ridge")
 def _ridge(**o: Any) -> Summary:
-    control = _with_control(o["control"], ("none", "logistic"), "ridge")
+    control = _with_control(o["control"], LIME_CONTROLS, "ridge")
     return LimeRidge(o["kernel_width"], o["alpha"], control, o["p"])  # type: ignore[arg-type]
 
 
 @SUMMARIES.register("shapley")
 def _shapley(**o: Any) -> Summary:
-    return KernelShapWLS(_with_control(o["control"], ("none", "triples"), "shapley"))  # type: ignore[arg-type]
+    return KernelShapWLS(_with_control(o["control"], get_args(ShapleyControl), "shapley"))  # type: ignore[arg-type]
 
 
 @SUMMARIES.register("mean")
 def _mean(**o: Any) -> Summary:
-    control = _with_control(o["control"], ("none", "regression"), "mean")
+    control = _with_control(o["control"], get_args(MeanControl), "mean")
     return MeanWhenKept(control, o["p"])  # type: ignore[arg-type]
 
 
