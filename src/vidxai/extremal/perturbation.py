@@ -74,9 +74,13 @@ def _blend_forward_eager(mask: Tensor, levels: Tensor, diffs: Tensor) -> Tensor:
 
 
 def _blend_backward(mask: Tensor, diffs: Tensor, grad: Tensor) -> Tensor:
+    """``∂x'/∂m = (L−1)·d_k``: one ``gather`` along the level axis of the ``N×L×C×V``
+    differences with an ``N×M×C×V`` index (``take_along_dim`` broadcasts and wraps the indices
+    first, which costs more than the gather itself on a CPU)."""
     top = diffs.shape[1] - 1
-    idx = _level_index(mask, top, diffs.shape[2])
-    d = torch.take_along_dim(diffs.unsqueeze(1), idx, 2).squeeze(2)  # N×M×C×V
+    k = (mask * top).floor().clamp_(0, top).long()  # N×M×V
+    idx = k.unsqueeze(2).expand(-1, -1, diffs.shape[2], -1)  # N×M×C×V
+    d = torch.gather(diffs, 1, idx)  # N×M×C×V: d[n, m, c, v] = diffs[n, k[n, m, v], c, v]
     return (grad * d).sum(2) * top
 
 
