@@ -122,3 +122,51 @@ def test_same_values_compares_bytes_and_falls_back():
     assert not merge_cache.same_values(a, a.reshape(5, 4))
     assert merge_cache.same_values(a.t(), a.clone().t())  # not contiguous: torch.equal
     assert not merge_cache.same_values(a.t(), b.t())
+
+
+def _state(net: nn.Module) -> dict[str, torch.Tensor | None]:
+    """Every registered tensor of ``net`` (None for a missing bias), cloned."""
+    out: dict[str, torch.Tensor | None] = {}
+    for name, module in net.named_modules():
+        for key, value in [*module._parameters.items(), *module._buffers.items()]:
+            out[f"{name}.{key}"] = None if value is None else value.detach().clone()
+    return out
+
+
+@pytest.mark.parametrize("bias", [True, False])
+def test_kept_merge_matches_zennits_merge_and_is_undone(bias):
+    """While merged: the layer's weight and bias are zennit's ``SequentialMergeBatchNorm``
+    values exactly (its arithmetic), the BatchNorm's tensors are 1, 0, 0, 1 − eps; the second
+    call installs the same kept tensors (nothing allocated), and removal puts back the very
+    tensors (same memory) the modules held, a missing bias as None."""
+    from zennit.canonizers import SequentialMergeBatchNorm
+
+    from vidxai.relevance.canonizers import ExactMergeBatchNorm
+
+    torch.manual_seed(14)
+    net = nn.Sequential(nn.Conv3d(2, 3, 3, bias=bias), nn.BatchNorm3d(3, eps=0.01)).eval()
+    with torch.no_grad():
+        net[1].running_var.uniform_(0.5, 2.0)
+        net[1].running_mean.uniform_(-1.0, 1.0)
+        net[1].weight.uniform_(-1.5, 1.5)
+    original = _state(net)
+    pointers = {k: v.data_ptr() for k, v in net.state_dict().items()}
+    reference = SequentialMergeBatchNorm().apply(net)
+    expected = _state(net)
+    for r in reference:
+        r.remove()
+    seen = []
+    for _ in range(2):
+        instances = ExactMergeBatchNorm().apply(net)
+        merged = _state(net)
+        seen.append([net[0].bias, net[0].weight.data.data_ptr(), net[1].running_var.data_ptr()])
+        for instance in instances:
+            instance.remove()
+        for key in ("0.weight", "0.bias", "1.running_mean", "1.weight", "1.bias"):
+            assert torch.equal(merged[key], expected[key]), key
+        torch.testing.assert_close(merged["1.running_var"], torch.full((3,), 0.99), rtol=0, atol=0)
+        assert net[0].bias is None if not bias else net[0].bias is not None
+        assert {k: v.data_ptr() for k, v in net.state_dict().items()} == pointers
+        for key, value in _state(net).items():
+            assert (value is None and original[key] is None) or torch.equal(value, original[key])
+    assert seen[0][0] is seen[1][0] and seen[0][1:] == seen[1][1:]

@@ -41,7 +41,7 @@ from zennit.layer import Sum
 
 from vidxai.errors import UnsupportedModelError
 from vidxai.relevance.canonize_i3d import I3DCanonizer
-from vidxai.relevance.merge_cache import merged
+from vidxai.relevance.merge_cache import NAMES, kept
 
 #: Root module classes whose forward (and blocks) the canonizers cover.
 KNOWN_MODELS = ("VideoResNet", "S3D", "TSMResNet", "DemoNet", "ResNet", "InceptionI3d")
@@ -60,30 +60,62 @@ class ExactMergeBatchNorm(SequentialMergeBatchNorm):  # type: ignore[misc]
 
     The emptied BatchNorm also skips its arithmetic while merged: its forward returns the input
     (the identity it computes, without a pass over the activations forward and one backward).
-    The merged weights are kept from call to call (:func:`~vidxai.relevance.merge_cache.merged`:
-    the same tensors while the parameters they are made from stay exactly equal).
+    The merged weights are kept from call to call (:func:`~vidxai.relevance.merge_cache.kept`:
+    the same tensors while the parameters they are made from stay exactly equal), and so are the
+    emptied BatchNorm's tensors and a bias-free layer's bias parameter; the modules' tensors are
+    swapped through their dictionaries (no ``Module.__getattr__`` / ``__setattr__``).
     """
 
     @staticmethod
     def merge_batch_norm(modules: Any, batch_norm: Any) -> None:
         for module in modules:
-            if module.bias is None:  # as zennit: a zero bias while merged (removed again)
-                weight = module.weight
-                module.bias = nn.Parameter(torch.zeros(1, device=weight.device, dtype=weight.dtype))
-            module.weight.data, module.bias.data = merged(module, batch_norm)
-        for name, value in (("running_mean", 0.0), ("running_var", 1.0 - batch_norm.eps),
-                            ("bias", 0.0), ("weight", 1.0)):  # fmt: skip
-            tensor = getattr(batch_norm, name)
-            tensor.data = torch.full_like(tensor.data, value)
+            entry = kept(module, batch_norm)
+            params: dict[str, Any] = module._parameters
+            if params["bias"] is None:  # as zennit: a bias parameter while merged (removed again)
+                params["bias"] = entry.bias_parameter
+            else:
+                params["bias"].data = entry.bias
+            params["weight"].data = entry.weight
+        # kept with the first layer's merge (a BatchNorm follows one layer here)
+        for name, tensor in zip(NAMES, entry.emptied):
+            _tensors(batch_norm, name)[name].data = tensor
 
     def register(self, linears: Any, batch_norm: Any) -> None:
-        super().register(linears, batch_norm)
-        batch_norm.forward = _identity
+        """zennit's ``MergeBatchNorm.register`` (keep the modules' tensors, merge), the modules'
+        dictionaries read directly; the BatchNorm's forward becomes the identity."""
+        self.linears, self.batch_norm = linears, batch_norm
+        self.linear_params = [_weight_bias(linear) for linear in linears]
+        self.batch_norm_params = {n: _tensors(batch_norm, n)[n].data for n in NAMES}
+        self.merge_batch_norm(linears, batch_norm)
+        batch_norm.__dict__["forward"] = _identity
 
     def remove(self) -> None:
-        if self.batch_norm is not None:
-            self.batch_norm.__dict__.pop("forward", None)
-        super().remove()
+        """Undo the merge (zennit's ``MergeBatchNorm.remove``; a layer without a bias gets None
+        again) and the BatchNorm's identity forward."""
+        if self.batch_norm is None:
+            return
+        for linear, (weight, bias) in zip(self.linears, self.linear_params):
+            params: dict[str, Any] = linear._parameters
+            params["weight"].data = weight
+            if bias is None:
+                params["bias"] = None
+            else:
+                params["bias"].data = bias
+        for name, value in self.batch_norm_params.items():
+            _tensors(self.batch_norm, name)[name].data = value
+        self.batch_norm.__dict__.pop("forward", None)
+
+
+def _weight_bias(linear: nn.Module) -> tuple[Tensor, Tensor | None]:
+    """The layer's weight and bias tensors (``.data``; None without a bias)."""
+    weight, bias = linear._parameters["weight"], linear._parameters["bias"]
+    assert weight is not None
+    return weight.data, None if bias is None else bias.data
+
+
+def _tensors(batch_norm: nn.Module, name: str) -> dict[str, Any]:
+    """The dictionary holding the BatchNorm's tensor ``name`` (parameters or buffers)."""
+    return batch_norm._parameters if name in ("weight", "bias") else batch_norm._buffers
 
 
 def _identity(x: Tensor) -> Tensor:

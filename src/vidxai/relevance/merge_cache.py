@@ -14,7 +14,9 @@ The fused z⁺ hook keeps its stacked ``[w; w⁺]`` and hands the first half bac
 (:func:`adopt`): from then on the merged weight a call gets *is* that half, recognised by its
 memory without a comparison. The merged tensors belong to vidxai; they are the layer's
 parameters only inside an LRP call (a reference taken there and written to later is not
-noticed).
+noticed). So are, kept with them, the emptied BatchNorm's tensors (mean 0, variance 1 − eps,
+shift 0, scale 1) and, for a layer without a bias, the bias parameter it has while merged: a call
+that reuses the merge allocates nothing.
 """
 
 from __future__ import annotations
@@ -29,17 +31,22 @@ import torch
 from torch import Tensor, nn
 from zennit.types import ConvolutionTranspose
 
-_NAMES = ("weight", "bias", "running_mean", "running_var")
+#: the BatchNorm tensors a merge reads, in the order of :attr:`_Merged.emptied`.
+NAMES = ("weight", "bias", "running_mean", "running_var")
 
 
 @dataclass
 class _Merged:
-    """Copies of what a layer was merged from, and the merged ``(weight, bias)``."""
+    """Copies of what a layer was merged from, the merged ``(weight, bias)``, the emptied
+    BatchNorm's ``weight``, ``bias``, ``running_mean``, ``running_var`` (1, 0, 0, 1 − eps) and the
+    merged bias as a parameter (for a layer that has none of its own)."""
 
     sources: tuple[Tensor | None, ...]
     eps: float
     weight: Tensor
     bias: Tensor
+    emptied: tuple[Tensor, ...]
+    bias_parameter: nn.Parameter
 
 
 #: per layer, its last merge (weakly keyed: dropped with the layer).
@@ -79,10 +86,12 @@ def same_values(a: Tensor | None, b: Tensor | None) -> bool:
 
 
 def _sources(linear: nn.Module, batch_norm: nn.Module) -> tuple[Tensor | None, ...]:
-    """The tensors the merge reads: the layer's weight and bias, the BatchNorm's four."""
-    layer = (linear.weight, linear.bias)
-    norm = tuple(getattr(batch_norm, name) for name in _NAMES)
-    return tuple(None if t is None else t.data for t in (*layer, *norm))
+    """The tensors the merge reads: the layer's weight and bias (None: zero), the BatchNorm's
+    four (read from the modules' dictionaries: no ``Module.__getattr__``)."""
+    params, norm, stats = linear._parameters, batch_norm._parameters, batch_norm._buffers
+    tensors = (params["weight"], params["bias"], norm["weight"], norm["bias"],
+               stats["running_mean"], stats["running_var"])  # fmt: skip
+    return tuple(None if t is None else t.data for t in tensors)
 
 
 def _merge(linear: nn.Module, sources: tuple[Tensor | None, ...], eps: float) -> tuple[Tensor, ...]:
@@ -108,15 +117,25 @@ def merged(linear: nn.Module, batch_norm: nn.Module) -> tuple[Tensor, Tensor]:
         linear: a convolution or dense layer (its bias may be None: zero).
         batch_norm: the BatchNorm that follows it (affine, with running statistics).
     """
+    entry = kept(linear, batch_norm)
+    return entry.weight, entry.bias
+
+
+def kept(linear: nn.Module, batch_norm: nn.Module) -> _Merged:
+    """The kept merge of ``batch_norm`` into ``linear`` (:func:`merged`), made anew when any
+    tensor it is made from differs from its copy."""
     sources = _sources(linear, batch_norm)
     eps = float(batch_norm.eps)  # type: ignore[arg-type]
     entry = _MERGED.get(linear)
     if entry is not None and entry.eps == eps and all(map(same_values, entry.sources, sources)):
-        return entry.weight, entry.bias
+        return entry
     weight, bias = _merge(linear, sources, eps)
     copies = tuple(None if t is None else t.clone() for t in sources)
-    _MERGED[linear] = _Merged(copies, eps, weight, bias)
-    return weight, bias
+    values = (1.0, 0.0, 0.0, 1.0 - eps)  # the emptied BatchNorm: an exact identity
+    emptied = tuple(torch.full_like(t, v) for t, v in zip(sources[2:], values) if t is not None)
+    entry = _Merged(copies, eps, weight, bias, emptied, nn.Parameter(bias))
+    _MERGED[linear] = entry
+    return entry
 
 
 def adopt(linear: nn.Module, weight: Tensor, replacement: Tensor) -> None:
