@@ -73,6 +73,30 @@ def test_lifted_operators_match_dense_matrices(order):
         torch.testing.assert_close(op.row_sums(), dense.sum(-1))
 
 
+@pytest.mark.parametrize("order", ["hwt", "thw"])
+@pytest.mark.parametrize("k", [1, 3])
+def test_rollout_step_with_probability_rows_matches_the_measured_normaliser(order, k):
+    """``rollout_left(v, None)`` (rows summing to one: ``d`` known) equals the dense step
+    ``(v ⊘ d)·M + v ⊘ d`` with ``d = M·1 + 1`` counted from the dense matrix."""
+    g = torch.Generator().manual_seed(1)
+    b, num_patches, frames = 2, 3, 4
+    n = 1 + num_patches * frames
+    ta = torch.rand(b, num_patches, frames, frames, generator=g, dtype=torch.float64)
+    sa = torch.rand(b, frames, 1 + num_patches, 1 + num_patches, generator=g, dtype=torch.float64)
+    ta, sa = ta / ta.sum(-1, keepdim=True), sa / sa.sum(-1, keepdim=True)
+    v = torch.rand(b, k, n, generator=g, dtype=torch.float64)
+    for op, dense in (
+        (TemporalOp(ta, order=order), dense_temporal(ta, order)),
+        (SpatialOp(sa, order=order), dense_spatial(sa, order)),
+        (JointOp(sa[:, 0]), sa[:, 0]),
+    ):
+        v_ = v[:, :, : dense.shape[-1]]
+        d = (dense.sum(-1) + 1.0).unsqueeze(1)
+        expected = (v_ / d) @ dense + v_ / d
+        torch.testing.assert_close(op.rollout_left(v_, None), expected)
+        torch.testing.assert_close(op.rollout_left(v_, op.row_sums() + 1.0), expected)
+
+
 def test_fuse_heads():
     a = torch.tensor([[[1.0, 4.0]], [[3.0, 2.0]]]).unsqueeze(0)  # 1×2 heads×1×2
     assert fuse_heads(a, "mean").tolist() == [[[2.0, 3.0]]]

@@ -132,6 +132,56 @@ def test_attention_rollout_matches_a_dense_reference(name, fusion):
     assert e.n_backward == 0
 
 
+def test_attention_rollout_measures_rows_that_are_not_probabilities():
+    """A model whose attention rows do not sum to one (here: TimeSformer's probabilities halved
+    after the softmax, as a head mask would) gets the normalisers measured, not assumed."""
+    model, x = tiny("timesformer"), clip(4)
+    mod = model.module
+    drops = [m for layer in mod.timesformer.encoder.layer
+             for m in (layer.temporal_attention.attention.attn_drop,
+                       layer.attention.attention.attn_drop)]  # fmt: skip
+    handles = [m.register_forward_hook(lambda _m, _i, out: out * 0.5) for m in drops]
+    try:
+        patches = (S // P) ** 2
+        n = 1 + patches * T
+        r = torch.eye(n).unsqueeze(0)
+        for kind, a, _ in _record(model, x, grads=False):
+            m = 0.5 * _dense(kind, a.mean(1), patches, T) + 0.5 * torch.eye(n)
+            r = (m / m.sum(dim=-1, keepdim=True)) @ r
+        e = vidxai.explain(model, x, method="attention_rollout", progress=False)
+    finally:
+        for h in handles:
+            h.remove()
+    expected = _grid_of_row(r[0, 0], "timesformer")
+    torch.testing.assert_close(e.extras["tokens"], expected, rtol=1e-4, atol=1e-6)
+
+
+@pytest.mark.parametrize("name", ["timesformer", "videomae"])
+def test_rollout_pass_stops_at_the_last_attention_call(name):
+    """Nothing after the last attention call runs (the head is never called), every call is
+    seen, the hooks are gone afterwards, and a pass that never reaches the last call is an
+    error, not a silently short rollout."""
+    from vidxai.relevance.attention import find_attention
+
+    model = tiny(name)
+    arch = find_attention(model.module, "attention_rollout")
+    head_calls: list[int] = []
+    handle = model.module.classifier.register_forward_hook(lambda *_: head_calls.append(1))
+    seen: list[str] = []
+    try:
+        with torch.no_grad():
+            arch.run_to_last(model, clip().unsqueeze(0), lambda site, _p: seen.append(site.name))
+        e = vidxai.explain(model, clip(), method="attention_rollout", progress=False)
+    finally:
+        handle.remove()
+    assert seen == [site.name for site in arch.sites]
+    assert head_calls == [1]  # only explain's own pass on the intact clip reached the head
+    assert e.n_forward == 2 and count_hooks(model.module) == 0
+    with pytest.raises(UnsupportedModelError, match="without calling"):
+        arch.run_to_last(lambda _x: None, clip().unsqueeze(0), lambda *_: None)
+    assert count_hooks(model.module) == 0
+
+
 def _discard_plain(fused, ratio, keep_first_column):
     """Zero the int(ratio·n²) lowest entries of each n×n matrix, column 0 kept if asked."""
     out = fused.clone()

@@ -140,6 +140,35 @@ class AttentionModel:
             stack.enter_context(forward_hooks({s.name: s.module for s in self.sites}, record))
             yield
 
+    def run_to_last(self, model: Callable[[Tensor], Any], x: Tensor, on_probs: OnProbs) -> None:
+        """``model(x)`` up to and including its last attention call, ``on_probs`` at every
+        call (as :meth:`capture`); the rest of the pass (the last block's output projection and
+        MLP, the norm and the head), which nothing reads, is not run.
+
+        The hook of the last site raises a private exception that ends the pass; any other
+        error of the model propagates unchanged.
+        """
+        last = self.sites[-1]
+
+        def record(site: AttentionSite, probs: Tensor) -> None:
+            on_probs(site, probs)
+            if site is last:
+                raise _LastAttention
+
+        try:
+            with self.capture(record):
+                model(x)
+        except _LastAttention:
+            return
+        raise UnsupportedModelError(  # the pass ended without reaching the last attention call
+            f"The model's forward pass finished without calling {last.name!r}; vidxai's view of "
+            f"its attention sites ({self.name}) does not match how it runs."
+        )
+
+
+class _LastAttention(Exception):
+    """Ends a pass at its last attention call (:meth:`AttentionModel.run_to_last`)."""
+
 
 @contextmanager
 def _eager_attention(config: Any) -> Iterator[None]:

@@ -10,12 +10,17 @@ rollout is the product ``R = Ã_L ··· Ã_1``. The map is the row the head rea
 Only that row is needed, so it is evaluated from the left after the forward pass,
 ``v ← (v ⊘ d)·A + v ⊘ d`` with ``d = A·1 + 1`` the renormalisation of each call, from the last
 call to the first: no ``N×N`` product is formed (``O(N)`` work per call on top of the fused
-attention, instead of an ``N×N`` product per call). The forward pass keeps each call's
-head-fused attention until then — for divided space-time attention the per-patch ``T×T`` and
-per-frame ``(1+P)×(1+P)`` blocks (≈ 1/T of an ``N×N`` matrix per block pair at 8 frames),
-for joint attention one ``N×N`` matrix per layer (a twelfth of one layer's raw probabilities
-per layer with 12 heads). Divided space-time attention is chained through the lifted operators
-of :mod:`vidxai.relevance.tokens` (temporal, then spatial, in every block).
+attention, instead of an ``N×N`` product per call). With ``mean`` fusion and nothing discarded
+every row of ``A`` is a row of probabilities, so ``d`` is known without reading ``A`` (each
+map's sum is checked against its row count once; a model whose rows do not sum to one, e.g. one
+that masks heads after the softmax, gets ``d`` measured). The pass stops at the last attention
+call (:meth:`~vidxai.relevance.attention.AttentionModel.run_to_last`): the last block's MLP and
+the head are never run. It keeps each call's head-fused attention until then — for divided
+space-time attention the per-patch ``T×T`` and per-frame ``(1+P)×(1+P)`` blocks (≈ 1/T of an
+``N×N`` matrix per block pair at 8 frames), for joint attention one ``N×N`` matrix per layer (a
+twelfth of one layer's raw probabilities per layer with 12 heads). Divided space-time attention
+is chained through the lifted operators of :mod:`vidxai.relevance.tokens` (temporal, then
+spatial, in every block).
 """
 
 from __future__ import annotations
@@ -65,28 +70,45 @@ class RolloutParams:
     "class-token row (Abnar & Zuidema 2020); TimeSformer and VideoMAE.",
 )
 def attention_rollout(ctx: ExplainContext, params: RolloutParams) -> MethodOutput:
-    """One forward pass (no backward). Map ``T×H×W``; extras: ``tokens`` (the readout row over
-    the patch tokens, ``T′×h×w``), ``layers`` (attention calls folded in), ``architecture``."""
+    """One forward pass, up to the last attention call (no backward). Map ``T×H×W``; extras:
+    ``tokens`` (the readout row over the patch tokens, ``T′×h×w``), ``layers`` (attention calls
+    folded in), ``architecture``."""
     arch = find_attention(ctx.module, "attention_rollout")
     layout = token_layout(ctx, arch)
     keep_cls = bool(layout.prefix)
-    calls: list[tuple[TokenOp, Tensor]] = []  # each call's operator and row normaliser
+    # mean-fused probabilities keep rows that sum to one: the row normalisers are then known
+    # (None) — checked once, on the sums of all recorded maps against their row counts
+    structural = params.head_fusion == "mean" and params.discard_ratio == 0.0
+    calls: list[tuple[TokenOp, Tensor | None]] = []  # each call's operator and row normaliser
+    fused_calls: list[tuple[AttentionSite, Tensor]] = []  # structural: fused maps, lifted later
 
     def record(site: AttentionSite, probs: Tensor) -> None:
-        fused = fuse_heads(probs.detach().float(), params.head_fusion)
+        probs = probs.detach()
+        fused = fuse_heads(probs if probs.dtype == torch.float32 else probs.float(),
+                           params.head_fusion)  # fmt: skip
+        if structural:
+            fused_calls.append((site, fused))
+            return
         fused = discard_lowest(fused, params.discard_ratio, keep_cls and site.kind != "temporal")
         op = arch.lift(site, fused, layout)
         calls.append((op, op.row_sums() + 1.0))
 
-    with torch.no_grad(), arch.capture(record):
-        ctx.model(ctx.x)
-    n_calls = len(calls)
+    with torch.no_grad():  # the pass stops at the last attention call: nothing after it is read
+        arch.run_to_last(ctx.model, ctx.x, record)
+    ctx.model.n_forward += int(ctx.x.shape[0])  # a pass, though its head never ran
     with torch.no_grad():
+        if fused_calls:
+            calls = [(arch.lift(site, fused, layout), None) for site, fused in fused_calls]
+            total = torch.stack([fused.sum() for _, fused in fused_calls])
+            rows = torch.tensor([fused.shape[:-1].numel() for _, fused in fused_calls])
+            if bool(((total - rows).abs() > 1e-4 * rows).any()):  # not probabilities: measure
+                calls = [(op, op.row_sums() + 1.0) for op, _ in calls]
+            fused_calls.clear()
+        n_calls = len(calls)
         v = readout_vector(arch, int(ctx.x.shape[0]), arch.num_tokens(ctx.x), ctx.x.device)
         while calls:  # v·Ã_L···Ã_1, the last call first; each call's maps dropped once used
             op, norm = calls.pop()
-            scaled = v / norm.unsqueeze(1)
-            v = op.left(scaled) + scaled
+            v = op.rollout_left(v, norm)
         row = v[:, 0]
     attribution = tokens_to_map(ctx, arch, layout, row)[0]
     extras = {

@@ -17,7 +17,12 @@ Patch token ``(p, t)`` sits at index ``prefix + p·T + t`` for ``order="hwt"`` (
 TimeSformer, space-major) and at ``prefix + t·P + p`` for ``order="thw"``.
 
 Every operator offers ``apply(R) = M·R`` (``R``: ``B×N×K``, rows are tokens), ``left(r) = r·M``
-(``r``: ``B×K×N``) and ``row_sums() = M·1`` (``B×N``).
+(``r``: ``B×K×N``), ``row_sums() = M·1`` (``B×N``) and the rollout step
+``rollout_left(v, d) = (v ⊘ d)·M + v ⊘ d``. With ``d = None`` the attention rows are taken to sum
+to one (softmax probabilities, heads averaged): then ``d = M·1 + 1`` is known without reading ``M``
+— 2 on every row, 1 on the class-token row of a temporal operator (which is zero) — and the step
+for one row vector (``K = 1``, the order of Hugging Face TimeSformer) is one batched
+multiply-add per call (``torch.baddbmm``) with no intermediate ``N``-sized copies.
 """
 
 from __future__ import annotations
@@ -45,6 +50,17 @@ class TokenOp(Protocol):
     def row_sums(self) -> Tensor:
         """``M·1``, shape ``B×N``."""
         ...
+
+    def rollout_left(self, v: Tensor, norm: Tensor | None) -> Tensor:
+        """``(v ⊘ d)·M + v ⊘ d`` for ``v`` of shape ``B×K×N`` and row normaliser ``d`` (``B×N``;
+        ``None``: rows of probabilities, ``d = M·1 + 1`` structurally)."""
+        ...
+
+
+def _scaled_step(op: TokenOp, v: Tensor, norm: Tensor) -> Tensor:
+    """The generic rollout step ``(v ⊘ d)·M + v ⊘ d``."""
+    scaled = v / norm.unsqueeze(1)
+    return op.left(scaled) + scaled
 
 
 def fuse_heads(attn: Tensor, how: str) -> Tensor:
@@ -116,6 +132,12 @@ class JointOp:
     def row_sums(self) -> Tensor:
         return self.attn.sum(dim=-1)
 
+    def rollout_left(self, v: Tensor, norm: Tensor | None) -> Tensor:
+        if norm is not None:
+            return _scaled_step(self, v, norm)
+        half = v * 0.5  # every row of M sums to one: d = 2
+        return torch.baddbmm(half, half, self.attn)
+
 
 @dataclass(frozen=True)
 class TemporalOp:
@@ -145,6 +167,23 @@ class TemporalOp:
         sums = self.attn.sum(dim=-1).unsqueeze(-1)  # B×P×T×1
         head = sums.new_zeros(sums.shape[0], self.prefix)
         return torch.cat([head, _tokens(sums, self.order)[..., 0]], dim=1)
+
+    def rollout_left(self, v: Tensor, norm: Tensor | None) -> Tensor:
+        if norm is not None:
+            return _scaled_step(self, v, norm)
+        # d = 1 on the class-token rows (zero rows: they keep v) and 2 on the patch rows; M's
+        # class-token columns are zero too, so the class tokens' entries pass through unchanged
+        p, t = self._dims()
+        b, k, n = v.shape
+        head = v[:, :, : self.prefix]
+        if self.order == "hwt" and k == 1:
+            half = v[:, 0, self.prefix :].reshape(b * p, 1, t) * 0.5
+            body = torch.baddbmm(half, half, self.attn.reshape(b * p, t, t))
+            return torch.cat([head, body.reshape(b, 1, n - self.prefix)], dim=2)
+        half = v * 0.5
+        out = self.left(half) + half
+        out[:, :, : self.prefix] = head
+        return out
 
 
 @dataclass(frozen=True)
@@ -180,3 +219,21 @@ class SpatialOp:
         head = sums[:, :, 0].mean(dim=1, keepdim=True)
         body = _tokens(sums[:, :, 1:].transpose(1, 2).unsqueeze(-1), self.order)[..., 0]
         return torch.cat([head, body], dim=1)
+
+    def rollout_left(self, v: Tensor, norm: Tensor | None) -> Tensor:
+        if norm is not None:
+            return _scaled_step(self, v, norm)
+        half = v * 0.5  # every row of M (the class token's: a mean of rows) sums to one: d = 2
+        p, t = self._dims()
+        b, k, n = v.shape
+        if self.order != "hwt" or k != 1:
+            return self.left(half) + half
+        # per frame the row [v_cls / T, v_(·, t)] times A_t plus itself; the class token's
+        # entry is the sum of its per-frame entries (the mean of T rows, transposed)
+        patches = half[:, 0, 1:].reshape(b, p, t).transpose(1, 2)  # B×T×P
+        cls = (half[:, :, :1] / t).expand(b, t, 1)  # B×T×1
+        rows = torch.cat([cls, patches], dim=2).reshape(b * t, 1, 1 + p)
+        out = torch.baddbmm(rows, rows, self.attn.reshape(b * t, 1 + p, 1 + p)).reshape(b, t, 1 + p)
+        head = out[:, :, :1].sum(dim=1, keepdim=True)  # B×1×1
+        body = out[:, :, 1:].transpose(1, 2).reshape(b, 1, n - 1)
+        return torch.cat([head, body], dim=2)
