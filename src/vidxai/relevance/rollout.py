@@ -99,9 +99,9 @@ def attention_rollout(ctx: ExplainContext, params: RolloutParams) -> MethodOutpu
     with torch.no_grad():
         if fused_calls:
             calls = [(arch.lift(site, fused, layout), None) for site, fused in fused_calls]
-            total = torch.stack([fused.sum() for _, fused in fused_calls])
-            rows = torch.tensor([fused.shape[:-1].numel() for _, fused in fused_calls])
-            if bool(((total - rows).abs() > 1e-4 * rows).any()):  # not probabilities: measure
+            totals = torch.stack([fused.sum() for _, fused in fused_calls]).tolist()
+            rows = [fused.shape[:-1].numel() for _, fused in fused_calls]
+            if any(abs(s - n) > 1e-4 * n for s, n in zip(totals, rows)):  # not probabilities
                 calls = [(op, op.row_sums() + 1.0) for op, _ in calls]
             fused_calls.clear()
         n_calls = len(calls)
