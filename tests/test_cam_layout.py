@@ -5,7 +5,7 @@ from __future__ import annotations
 import pytest
 import torch
 
-from vidxai.cam.layout import ActivationLayout, coerce_layout, infer_layout, to_volume
+from vidxai.cam.layout import ActivationLayout, coerce_layout, cover, infer_layout, to_volume
 from vidxai.errors import InvalidInputError, ParameterError
 
 N, C, T, H, W = 2, 5, 4, 3, 2  # a volume N×C×T'×H'×W'
@@ -127,3 +127,22 @@ def test_bad_layouts():
         ActivationLayout("nchw")  # type: ignore[arg-type]
     with pytest.raises(ParameterError, match="kind"):
         coerce_layout({"t": 2})
+
+
+@pytest.mark.parametrize("cell", [(1, 1, 1), (2, 4, 4), (1, 3, 2)])
+def test_cover_fills_each_cell_with_its_tokens_value(cell):
+    """Every voxel holds the value of the token whose cell contains it; voxels beyond the last
+    whole cell (a remainder the patch embedding drops) are 0. Checked voxel by voxel."""
+    values = torch.arange(2 * 3 * 2 * 4, dtype=torch.float32).reshape(2, 3, 2, 4)
+    ct, ch, cw = cell
+    size = (3 * ct + 1, 2 * ch + 1, 4 * cw)
+    out = cover(values, cell, size)
+    assert out.shape == (2, *size)
+    for n in range(2):
+        for t in range(size[0]):
+            for y in range(size[1]):
+                for x in range(size[2]):
+                    i, j, k = t // ct, y // ch, x // cw
+                    inside = i < 3 and j < 2 and k < 4
+                    expected = float(values[n, i, j, k]) if inside else 0.0
+                    assert float(out[n, t, y, x]) == expected

@@ -273,11 +273,12 @@ def cover(values: Tensor, cell: tuple[int, int, int], size: tuple[int, int, int]
     Returns:
         ``N×T×H×W``; voxels no token covers (a remainder the patch embedding drops) are 0.
     """
-    out = values
-    for dim, c in zip((1, 2, 3), cell):
-        if c > 1:
-            out = out.repeat_interleave(c, dim=dim)
-    out = out[:, : size[0], : size[1], : size[2]]
+    n, t, h, w = values.shape
+    ct, ch, cw = cell
+    # one copy: every value broadcast over its cell (as three repeat_interleave calls, which
+    # copy three times)
+    cells = values[:, :, None, :, None, :, None].expand(n, t, ct, h, ch, w, cw)
+    out = cells.reshape(n, t * ct, h * ch, w * cw)[:, : size[0], : size[1], : size[2]]
     pad = [0, size[2] - out.shape[3], 0, size[1] - out.shape[2], 0, size[0] - out.shape[1]]
     if any(pad):
         out = torch.nn.functional.pad(out, pad)

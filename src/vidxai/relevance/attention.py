@@ -28,6 +28,7 @@ from torch import Tensor, nn
 from vidxai.cam.layers import forward_hooks
 from vidxai.cam.layout import ActivationLayout
 from vidxai.errors import UnsupportedModelError
+from vidxai.relevance.hf_attention import dispatches, recording
 from vidxai.relevance.tokens import JointOp, Order, SpatialOp, TemporalOp, TokenOp
 
 Kind = Literal["joint", "temporal", "spatial"]
@@ -83,6 +84,9 @@ class AttentionModel:
         readout: what the head reads: the class token, the mean of all tokens, or the first.
         config: a Hugging Face config whose ``_attn_implementation`` must be ``eager`` during
             the call (or None).
+        dispatched: the sites' modules run whatever attention ``config`` names (HF's
+            ``ALL_ATTENTION_FUNCTIONS``): the probabilities come from vidxai's registered
+            implementation (:mod:`vidxai.relevance.hf_attention`) instead of eager + hooks.
     """
 
     name: str
@@ -92,6 +96,7 @@ class AttentionModel:
     cell: tuple[int, int, int]
     readout: Readout
     config: Any = None
+    dispatched: bool = False
 
     def num_tokens(self, x: Tensor) -> int:
         """Token count for clips ``x`` (``N×C×T×H×W``)."""
@@ -123,7 +128,8 @@ class AttentionModel:
 
     @contextmanager
     def capture(self, on_probs: OnProbs) -> Iterator[None]:
-        """Call ``on_probs(site, probs)`` at every attention call; hooks removed in ``finally``."""
+        """Call ``on_probs(site, probs)`` at every attention call; hooks (or the attention
+        implementation) restored in ``finally``."""
         by_name = {s.name: s for s in self.sites}
 
         def record(name: str, _m: nn.Module, _inp: Any, out: Any) -> None:
@@ -134,6 +140,12 @@ class AttentionModel:
                 )
             on_probs(by_name[name], probs)
 
+        if self.dispatched:
+            by_module = {id(s.module): s for s in self.sites}
+            modules = {id(s.module): s.module for s in self.sites}
+            with recording(self.config, modules, lambda m, p: on_probs(by_module[id(m)], p)):
+                yield
+            return
         with ExitStack() as stack:
             if self.config is not None:
                 stack.enter_context(_eager_attention(self.config))
@@ -198,12 +210,20 @@ def _find(module: nn.Module, class_name: str) -> tuple[str, Any] | None:
     return None
 
 
+def _other_model(module: nn.Module, other: str) -> bool:
+    """``module`` is a Hugging Face model of type ``other`` (its config says so): a detector of
+    another architecture can answer None without walking its sub-modules."""
+    return getattr(getattr(module, "config", None), "model_type", None) == other
+
+
 def _join(prefix: str, name: str) -> str:
     return f"{prefix}.{name}" if prefix else name
 
 
 @register_attention
 def _timesformer(module: nn.Module) -> AttentionModel | None:
+    if _other_model(module, "videomae"):
+        return None
     found = _find(module, "TimesformerModel")
     if found is None:
         return None
@@ -241,6 +261,8 @@ def _timesformer(module: nn.Module) -> AttentionModel | None:
 
 @register_attention
 def _videomae(module: nn.Module) -> AttentionModel | None:
+    if _other_model(module, "timesformer"):
+        return None
     found = _find(module, "VideoMAEModel")
     if found is None:
         return None
@@ -258,7 +280,8 @@ def _videomae(module: nn.Module) -> AttentionModel | None:
     patch = int(config.patch_size)
     readout: Readout = "mean" if getattr(config, "use_mean_pooling", True) else "first"
     cell = (int(config.tubelet_size), patch, patch)
-    return AttentionModel("videomae", sites, 0, "thw", cell, readout, config=config)
+    dispatched = dispatches(sites[0].module)
+    return AttentionModel("videomae", sites, 0, "thw", cell, readout, config, dispatched)
 
 
 def find_attention(module: nn.Module, method: str) -> AttentionModel:

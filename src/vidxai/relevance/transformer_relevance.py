@@ -84,9 +84,13 @@ def transformer_relevance(ctx: ExplainContext, params: TransformerRelevanceParam
         calls.append(site.name)
         if not probs.requires_grad:
             return
+        # the hook holds the values only: a closure over ``probs`` itself would make a cycle
+        # (tensor → its grad_fn → hook → tensor) through autograd's C++ graph, which Python's
+        # collector cannot see, and every call's graph with its saved activations would leak
+        values = probs.detach()
 
         def on_grad(grad: Tensor) -> None:
-            cam = (grad.detach() * probs.detach()).clamp(min=0).mean(dim=-3)
+            cam = (grad.detach() * values).clamp(min=0).mean(dim=-3)
             product.add(index, arch.lift(site, cam.float(), layout))
 
         probs.register_hook(on_grad)
